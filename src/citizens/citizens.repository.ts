@@ -1,0 +1,42 @@
+import type { DbOrTrx } from '../db/database.ts';
+import type { LoginIdentifier } from '../shared/contacts.ts';
+import type { Citizen, TrustLevel } from './citizen.table.ts';
+
+export interface NewCitizen {
+  lastName: string;
+  firstName: string;
+  middleName?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  passwordHash: string;
+  trustLevel?: TrustLevel;
+}
+
+export async function insertCitizen(db: DbOrTrx, input: NewCitizen): Promise<Citizen> {
+  return db
+    .insertInto('citizens')
+    .values({
+      last_name: input.lastName,
+      first_name: input.firstName,
+      middle_name: input.middleName ?? null,
+      phone: input.phone ?? null,
+      email: input.email ?? null,
+      password_hash: input.passwordHash,
+      trust_level: input.trustLevel,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findCitizenByOid(db: DbOrTrx, oid: string): Promise<Citizen | undefined> {
+  if (!/^\d{1,18}$/.test(oid)) return undefined;
+  return db.selectFrom('citizens').selectAll().where('oid', '=', oid).executeTakeFirst();
+}
+
+export async function findCitizenByLogin(db: DbOrTrx, login: LoginIdentifier): Promise<Citizen | undefined> {
+  return db.selectFrom('citizens').selectAll().where(login.kind, '=', login.value).executeTakeFirst();
+}
+
+export async function listCitizens(db: DbOrTrx, limit = 100): Promise<Citizen[]> {
+  return db.selectFrom('citizens').selectAll().orderBy('oid').limit(limit).execute();
+}

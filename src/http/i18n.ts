@@ -1,0 +1,118 @@
+/**
+ * Page texts. Russian first; `ui_locales=en` (OIDC) or `?lang=en` switches to English.
+ * Keys are the same stable codes errors carry, so an AppError's code is also its message key.
+ */
+export const LOCALES = ['ru', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const ru = {
+  'app.title': 'Госуслуги — единая учётная запись',
+  'app.brand': 'ЕСИА',
+  'login.title': 'Вход',
+  'login.subtitle': 'для продолжения в «{client}»',
+  'login.login': 'Телефон или почта',
+  'login.login_hint': 'Например, +7 999 123-45-67 или name@example.ru',
+  'login.password': 'Пароль',
+  'login.submit': 'Войти',
+  'login.cancel': 'Отмена',
+  'login.invalid_credentials': 'Неверный логин или пароль',
+  'login.login_required': 'Введите телефон или электронную почту',
+  'login.password_required': 'Введите пароль',
+  'consent.title': 'Предоставление прав доступа',
+  'consent.intro': '«{client}» запрашивает доступ к следующим данным:',
+  'consent.allow': 'Разрешить',
+  'consent.deny': 'Отказать',
+  'consent.denied': 'Пользователь отказал в доступе',
+  'scope.openid': 'Идентификатор учётной записи',
+  'scope.profile': 'Фамилия, имя и отчество',
+  'scope.fullname': 'Фамилия, имя и отчество',
+  'scope.email': 'Адрес электронной почты',
+  'scope.phone': 'Номер мобильного телефона',
+  'scope.mobile': 'Номер мобильного телефона',
+  'scope.offline_access': 'Доступ к данным, когда вы не в системе',
+  'logout.title': 'Выход',
+  'logout.question': 'Выйти из учётной записи на всех сайтах, где вы вошли через Госуслуги?',
+  'logout.yes': 'Выйти',
+  'logout.no': 'Остаться',
+  'logout.done_title': 'Вы вышли',
+  'logout.done': 'Вы вышли из учётной записи.',
+  'logout.done_client': 'Вы вышли из учётной записи и из «{client}».',
+  'error.title': 'Ошибка',
+  'error.oauth': 'Запрос на вход не может быть выполнен',
+  'error.not_found': 'Страница не найдена',
+  'error.bad_request': 'Неверный запрос',
+  'error.forbidden': 'Доступ запрещён',
+  'error.too_many_requests': 'Слишком много попыток. Повторите позже.',
+  'error.internal': 'Что-то пошло не так. Мы уже разбираемся.',
+  'error.session_expired': 'Время на вход истекло. Вернитесь на сайт и начните вход заново.',
+  'error.request_id': 'Код запроса',
+  'error.back': 'Вернуться на сайт',
+} as const;
+
+export type MessageKey = keyof typeof ru;
+
+const en: Record<MessageKey, string> = {
+  'app.title': 'Gosuslugi — unified identity',
+  'app.brand': 'ESIA',
+  'login.title': 'Sign in',
+  'login.subtitle': 'to continue to “{client}”',
+  'login.login': 'Phone or e-mail',
+  'login.login_hint': 'For example, +7 999 123-45-67 or name@example.com',
+  'login.password': 'Password',
+  'login.submit': 'Sign in',
+  'login.cancel': 'Cancel',
+  'login.invalid_credentials': 'Incorrect login or password',
+  'login.login_required': 'Enter your phone or e-mail',
+  'login.password_required': 'Enter your password',
+  'consent.title': 'Grant access',
+  'consent.intro': '“{client}” asks for access to:',
+  'consent.allow': 'Allow',
+  'consent.deny': 'Deny',
+  'consent.denied': 'The user denied access',
+  'scope.openid': 'Your account identifier',
+  'scope.profile': 'Full name',
+  'scope.fullname': 'Full name',
+  'scope.email': 'E-mail address',
+  'scope.phone': 'Mobile phone number',
+  'scope.mobile': 'Mobile phone number',
+  'scope.offline_access': 'Access to your data while you are away',
+  'logout.title': 'Sign out',
+  'logout.question': 'Sign out of every site you entered with Gosuslugi?',
+  'logout.yes': 'Sign out',
+  'logout.no': 'Stay signed in',
+  'logout.done_title': 'Signed out',
+  'logout.done': 'You have signed out.',
+  'logout.done_client': 'You have signed out, also from “{client}”.',
+  'error.title': 'Error',
+  'error.oauth': 'The sign-in request cannot be completed',
+  'error.not_found': 'Page not found',
+  'error.bad_request': 'Bad request',
+  'error.forbidden': 'Access denied',
+  'error.too_many_requests': 'Too many attempts. Try again later.',
+  'error.internal': 'Something went wrong. We are looking into it.',
+  'error.session_expired': 'The sign-in has timed out. Go back to the site and start again.',
+  'error.request_id': 'Request id',
+  'error.back': 'Back to the site',
+};
+
+const catalogues: Record<Locale, Record<MessageKey, string>> = { ru, en };
+
+export type Translate = (key: string, params?: Record<string, string>) => string;
+
+export function translator(locale: Locale): Translate {
+  const catalogue = catalogues[locale];
+  return (key, params) => {
+    const text: string = (catalogue as Record<string, string>)[key] ?? (ru as Record<string, string>)[key] ?? key;
+    return params ? text.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '') : text;
+  };
+}
+
+/** The first supported locale in a space-separated `ui_locales` list (BCP 47 tags), else Russian. */
+export function pickLocale(uiLocales: unknown): Locale {
+  if (typeof uiLocales !== 'string') return 'ru';
+  for (const tag of uiLocales.split(/\s+/)) {
+    const language = tag.toLowerCase().split('-')[0];
+    if ((LOCALES as readonly string[]).includes(language)) return language as Locale;
+  }
+  return 'ru';
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+import { translator, type Locale } from './i18n.ts';
+
+/**
+ * Server-rendered pages. Nunjucks with autoescape on: every value is HTML-escaped unless a
+ * template marks it `| safe`, which only the library-made logout form does.
+ */
+const VIEW_DIRS = ['./views', '../interactions/views'].map((dir) => fileURLToPath(new URL(dir, import.meta.url)));
+
+export interface Views {
+  render(template: string, locale: Locale, context?: Record<string, unknown>): string;
+}
+
+export function createViews(options: { cache: boolean }): Views {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEW_DIRS, { noCache: !options.cache }), {
+    autoescape: true,
+    throwOnUndefined: false,
+  });
+  return {
+    render(template, locale, context = {}) {
+      return env.render(template, { ...context, locale, t: translator(locale) });
+    },
+  };
+}

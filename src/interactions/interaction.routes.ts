@@ -1,0 +1,133 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import Provider, { errors, type InteractionResults } from 'oidc-provider';
+import type { Db } from '../db/database.ts';
+import { authenticateCitizen } from '../citizens/citizens.service.ts';
+import type { PasswordHasher } from '../citizens/passwords.ts';
+import { AppError } from '../shared/app-error.ts';
+import { pickLocale, translator } from '../http/i18n.ts';
+import type { Views } from '../http/views.ts';
+
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export interface InteractionDeps {
+  provider: Provider;
+  db: Db;
+  hasher: PasswordHasher;
+  views: Views;
+}
+
+/**
+ * Our pages inside an OIDC authorization: login and consent. oidc-provider keeps the interaction
+ * state (bound to the `_interaction` cookie); these routes only show pages and report results.
+ * What the RP must learn (the citizen said no) is finished as an OAuth error, not thrown.
+ */
+export function interactionRoutes({ provider, db, hasher, views }: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  router.get('/', async (ctx) => {
+    const interaction = await loadInteraction(provider, ctx);
+    noStore(ctx);
+    if (interaction.prompt.name === 'login') {
+      await renderLogin(ctx, interaction, { login: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '' });
+      return;
+    }
+    if (interaction.prompt.name === 'consent') {
+      const client = await provider.Client.find(String(interaction.params.client_id));
+      const scopes = requestedScopes(interaction);
+      ctx.type = 'html';
+      ctx.body = views.render('consent.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, scopes });
+      return;
+    }
+    throw new AppError('error.bad_request', 400, `unknown prompt ${interaction.prompt.name}`);
+  });
+
+  router.post('/login', form, async (ctx) => {
+    const interaction = await loadInteraction(provider, ctx, 'login');
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const login = typeof body.login === 'string' ? body.login.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const t = translator(localeOf(interaction));
+    if (!login || !password) {
+      ctx.status = 400;
+      await renderLogin(ctx, interaction, {
+        login,
+        errors: { login: login ? undefined : t('login.login_required'), password: password ? undefined : t('login.password_required') },
+      });
+      return;
+    }
+    const citizen = await authenticateCitizen(db, hasher, login, password);
+    if (!citizen) {
+      ctx.status = 401;
+      await renderLogin(ctx, interaction, { login, formError: t('login.invalid_credentials') });
+      return;
+    }
+    await finish(ctx, provider, { login: { accountId: citizen.oid, amr: ['pwd'], acr: citizen.trust_level } }, false);
+  });
+
+  router.post('/confirm', form, async (ctx) => {
+    const interaction = await loadInteraction(provider, ctx, 'consent');
+    const accountId = interaction.session?.accountId;
+    if (!accountId) throw new AppError('error.session_expired', 400);
+    const grant = interaction.grantId
+      ? (await provider.Grant.find(interaction.grantId))!
+      : new provider.Grant({ accountId, clientId: String(interaction.params.client_id) });
+    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await finish(ctx, provider, { consent: interaction.grantId ? {} : { grantId } }, true);
+  });
+
+  router.post('/abort', form, async (ctx) => {
+    const interaction = await loadInteraction(provider, ctx);
+    const t = translator('en');
+    await finish(ctx, provider, { error: 'access_denied', error_description: interaction.prompt.name === 'consent' ? t('consent.denied') : 'End-User aborted interaction' }, false);
+  });
+
+  async function renderLogin(ctx: Context, interaction: Interaction, extra: { login: string; formError?: string; errors?: Record<string, string | undefined> }) {
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    ctx.type = 'html';
+    ctx.body = views.render('login.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, errors: {}, ...extra });
+  }
+
+  return router;
+}
+
+/** The interaction bound to this browser's cookie, checked against the URL and the expected prompt. */
+async function loadInteraction(provider: Provider, ctx: Context, expectedPrompt?: string): Promise<Interaction> {
+  let interaction: Interaction;
+  try {
+    interaction = await provider.interactionDetails(ctx.req, ctx.res);
+  } catch (error) {
+    if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest) throw new AppError('error.session_expired', 400);
+    throw error;
+  }
+  if (interaction.uid !== ctx.params.uid) throw new AppError('error.session_expired', 400);
+  if (expectedPrompt && interaction.prompt.name !== expectedPrompt) throw new AppError('error.bad_request', 400, 'this step is already done');
+  return interaction;
+}
+
+async function finish(ctx: Context, provider: Provider, result: InteractionResults, merge: boolean): Promise<void> {
+  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  ctx.status = 303;
+  ctx.redirect(redirectTo);
+}
+
+function requestedScopes(interaction: Interaction): string[] {
+  const details = interaction.prompt.details as { missingOIDCScope?: string[] };
+  const scopes = details.missingOIDCScope ?? String(interaction.params.scope ?? '').split(' ').filter(Boolean);
+  // The account identifier first, then the data in the order the RP asked for it.
+  return scopes.includes('openid') ? ['openid', ...scopes.filter((s) => s !== 'openid')] : scopes;
+}
+
+function localeOf(interaction: Interaction) {
+  return pickLocale(interaction.params.ui_locales);
+}
+
+function noStore(ctx: Context) {
+  ctx.set('Cache-Control', 'no-store');
+}

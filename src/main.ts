@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { createIdpRuntime } from './runtime.ts';
+import { seedDemoData } from './demo/seed.ts';
+import { startPruning } from './oidc/prune.ts';
+import { createLogger } from './shared/logger.ts';
+import { listen, shutdownGracefully } from './http/server.ts';
+
+/** Reads config → opens the database → migrates → serves the IdP (and the mock Mos.ru in demo mode). */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env, (path) => readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const runtime = await createIdpRuntime(config, { logger });
+  const servers: http.Server[] = [];
+
+  const idpServer = await listen(runtime.provider.callback(), config.port, config.host);
+  servers.push(idpServer);
+  logger.info({ issuer: config.issuer, database: runtime.database.engine }, `IdP listening on ${config.issuer}`);
+  logger.info(`Discovery: ${config.issuer}/.well-known/openid-configuration`);
+
+  const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds);
+
+  if (config.demo) {
+    const demo = await seedDemoData(runtime.database.db, runtime.hasher, runtime.secrets.secretBox, runtime.validateClient, config.mosru.url);
+    const { createMosruApp } = await import('./mosru/app.ts');
+    const mosru = createMosruApp({
+      baseUrl: config.mosru.url,
+      idpIssuer: config.issuer,
+      clientId: demo.mosruClient.clientId,
+      clientSecret: demo.mosruClient.clientSecret,
+      logger: logger.child({ app: 'mosru' }),
+    });
+    servers.push(await listen(mosru.callback(), config.mosru.port, config.host));
+    printDemo(config.issuer, config.mosru.url, demo.citizens);
+  }
+
+  shutdownGracefully(servers, async () => {
+    stopPruning();
+    await runtime.close();
+  }, logger);
+}
+
+function printDemo(issuer: string, mosruUrl: string, citizens: Array<{ lastName: string; firstName: string; phone: string; email: string; password: string; trustLevel: string }>) {
+  const lines = [
+    '',
+    'Demo mode (DEMO=0 to run the IdP alone):',
+    `  IdP          ${issuer}  (discovery: ${issuer}/.well-known/openid-configuration)`,
+    `  Mock Mos.ru  ${mosruUrl}`,
+    '  Demo citizens (login by phone or e-mail):',
+    ...citizens.map((c) => `    ${c.trustLevel.padEnd(10)} ${c.lastName} ${c.firstName}  +${c.phone} / ${c.email}  password: ${c.password}`),
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Db } from '../db/database.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { SecretBox } from '../shared/secret-box.ts';
+import { findClientMetadata } from './clients.repository.ts';
+
+/**
+ * oidc-provider's storage: one jsonb table for every model (sessions, codes, tokens, grants…),
+ * with the fields it searches by lifted into indexed columns.
+ */
+export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): new (model: string) => Adapter {
+  return class PostgresAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
+      const row = {
+        model: this.model,
+        id,
+        payload: payload as Record<string, unknown>,
+        grant_id: payload.grantId ?? null,
+        user_code: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expires_at: expiresAt,
+      };
+      await db
+        .insertInto('oidc_payloads')
+        .values(row)
+        .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
+          payload: row.payload, grant_id: row.grant_id, user_code: row.user_code, uid: row.uid, expires_at: row.expires_at,
+        }))
+        .execute();
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      // Clients live in their own table, managed by the CLI.
+      if (this.model === 'Client') return findClientMetadata(db, secretBox, id) as Promise<AdapterPayload | undefined>;
+      return this.findBy('id', id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.findBy('uid', uid);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.findBy('user_code', userCode);
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
+    }
+
+    /**
+     * Atomic: of two requests racing with one authorization code (or refresh token), exactly one
+     * marks it consumed; the other gets invalid_grant instead of a second set of tokens.
+     */
+    async consume(id: string): Promise<void> {
+      const now = clock.now();
+      const result = await db
+        .updateTable('oidc_payloads')
+        .set((eb) => ({
+          consumed_at: now,
+          payload: eb.fn('jsonb_set', [eb.ref('payload'), eb.val('{consumed}'), eb.val(JSON.stringify(Math.floor(now.getTime() / 1000)))]),
+        }))
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw new errors.InvalidGrant(`${this.model} already consumed`);
+    }
+
+    private async findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'expires_at'])
+        .where('model', '=', this.model)
+        .where(column, '=', value)
+        .executeTakeFirst();
+      if (!row || (row.expires_at && row.expires_at <= clock.now())) return undefined;
+      return row.payload as AdapterPayload;
+    }
+  };
+}
+
+/** Deletes artifacts that expired more than `graceSeconds` ago; returns how many. */
+export async function pruneExpiredArtifacts(db: Db, clock: Clock, graceSeconds = 60): Promise<number> {
+  const cutoff = new Date(clock.now().getTime() - graceSeconds * 1000);
+  const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

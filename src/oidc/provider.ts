@@ -1,0 +1,119 @@
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../db/database.ts';
+import { findCitizenByOid } from '../citizens/citizens.repository.ts';
+import { TRUST_LEVELS } from '../citizens/citizen.table.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { SecretBox } from '../shared/secret-box.ts';
+import { pickLocale, translator } from '../http/i18n.ts';
+import type { Views } from '../http/views.ts';
+import { createAdapterClass } from './adapter.ts';
+import { SCOPE_CLAIMS, SUPPORTED_SCOPES, citizenClaims } from './claims.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  views: Views;
+  cookieKeys: string[];
+  secretBox: SecretBox;
+  signingKeys: JWK[];
+}
+
+/**
+ * The whole oidc-provider configuration in one place. We extend the library only through its
+ * documented hooks: adapter, findAccount, interactions.url, the page renderers and the TTLs.
+ */
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, db, views } = deps;
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass(db, deps.clock, deps.secretBox),
+    clients: [],
+    jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    scopes: SUPPORTED_SCOPES,
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    acrValues: [...TRUST_LEVELS],
+    responseTypes: ['code'],
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    rotateRefreshToken: true,
+    // Like Keycloak: a client allowed the refresh_token grant gets one with every code exchange;
+    // without offline_access it ends with the citizen's session.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    findAccount: async (_ctx, sub) => {
+      const citizen = await findCitizenByOid(db, sub);
+      if (!citizen) return undefined;
+      return { accountId: citizen.oid, claims: async () => citizenClaims(citizen) as { sub: string } };
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          const locale = localeOf(ctx);
+          ctx.type = 'html';
+          ctx.body = views.render('logout.njk', locale, { form });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          const locale = localeOf(ctx);
+          const t = translator(locale);
+          const clientName = ctx.oidc.client?.clientName;
+          ctx.type = 'html';
+          ctx.body = views.render('message.njk', locale, {
+            heading: t('logout.done_title'),
+            message: clientName ? t('logout.done_client', { client: clientName }) : t('logout.done'),
+          });
+        },
+      },
+    },
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      ClientCredentials: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      IdToken: config.ttl.idToken,
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Interaction: config.ttl.interaction,
+      Grant: config.ttl.grant,
+    },
+    renderError: async (ctx, out, error) => {
+      const locale = localeOf(ctx);
+      const t = translator(locale);
+      const status = 'status' in error && typeof error.status === 'number' ? error.status : 500;
+      if (status >= 500) ctx.state.log?.error({ err: error }, 'oidc error');
+      ctx.type = 'html';
+      ctx.body = views.render('error.njk', locale, {
+        heading: t('error.title'),
+        message: status >= 500 ? t('error.internal') : out.error === 'session_not_found' || out.error === 'invalid_request' && /interaction/.test(out.error_description ?? '') ? t('error.session_expired') : t('error.oauth'),
+        error: status >= 500 ? undefined : out.error,
+        description: status >= 500 ? undefined : out.error_description,
+        requestId: ctx.state.requestId,
+      });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+    (ctx.state.log ?? deps.logger).error({ err: error }, 'oidc server_error');
+  });
+  return provider;
+}
+
+function localeOf(ctx: KoaContextWithOIDC): ReturnType<typeof pickLocale> {
+  return pickLocale(ctx.oidc?.params?.ui_locales ?? ctx.query?.ui_locales);
+}
