@@ -46,6 +46,8 @@ export async function registerClient(db: Db, secretBox: SecretBox, validate: Val
     grant_types: input.public ? ['authorization_code', 'refresh_token'] : ['authorization_code', 'refresh_token', 'client_credentials'],
     token_endpoint_auth_method: input.public ? 'none' : input.authMethod ?? 'client_secret_basic',
     scope: input.scopes?.trim() || SUPPORTED_SCOPES.join(' '),
+    // ESIA always tells the RP when the citizen authenticated.
+    require_auth_time: true,
     ...(input.backchannelLogoutUri ? { backchannel_logout_uri: input.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
   };
   try {

@@ -58,8 +58,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client learns about, and may revoke, only the tokens issued to itself; anything else
+      // reads as inactive / is silently ignored (RFC 7662 §2.2, RFC 7009 §2.2).
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
