@@ -12,12 +12,12 @@ export const REDACTED_PATHS = [
   'access_token', 'refresh_token', 'id_token', '*.access_token', '*.refresh_token', '*.id_token',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino({
     name: options.name ?? 'esia-idp',
     level: options.level ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  }, options.destination);
 }

@@ -5,7 +5,7 @@ import { createIdpRuntime, type IdpRuntime } from '../../src/runtime.ts';
 import { openDatabase } from '../../src/db/create-db.ts';
 import { createCitizen, type CreateCitizenInput } from '../../src/citizens/citizens.service.ts';
 import { registerClient, type RegisterClientInput } from '../../src/oidc/clients.service.ts';
-import { createLogger } from '../../src/shared/logger.ts';
+import { createLogger, type Logger } from '../../src/shared/logger.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -25,7 +25,7 @@ let counter = 0;
  * A real IdP on a random loopback port over a fresh database. The port is bound first, so the
  * issuer in every token is the URL tests actually call.
  */
-export async function startTestIdp(options: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestIdp> {
+export async function startTestIdp(options: { env?: Record<string, string>; clock?: Clock; logger?: Logger } = {}): Promise<TestIdp> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -33,7 +33,7 @@ export async function startTestIdp(options: { env?: Record<string, string>; cloc
   const testDatabase = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: 'test', ISSUER: issuer, PORT: String(port), PRUNE_INTERVAL_SECONDS: '0', ...options.env });
   const database = await openDatabase(testDatabase.settings);
-  const runtime = await createIdpRuntime(config, { logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock, database });
+  const runtime = await createIdpRuntime(config, { logger: options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock, database });
   server.on('request', runtime.provider.callback());
 
   return {

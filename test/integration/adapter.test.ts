@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdapterClass, pruneExpiredArtifacts } from '../../src/oidc/adapter.ts';
+import { openDatabase, type DatabaseHandle } from '../../src/db/create-db.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { createSecretBox } from '../../src/shared/secret-box.ts';
+import type { Clock } from '../../src/shared/clock.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+describe('the PostgreSQL adapter for oidc-provider', () => {
+  let testDb: TestDatabase;
+  let handle: DatabaseHandle;
+  let now = new Date('2026-11-23T09:00:00Z');
+  const clock: Clock = { now: () => now };
+  let Adapter: ReturnType<typeof createAdapterClass>;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    handle = await openDatabase(testDb.settings);
+    await migrateToLatest(handle.db);
+    Adapter = createAdapterClass(handle.db, clock, createSecretBox(Buffer.alloc(32, 1)));
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await testDb?.drop();
+  });
+
+  it('stores, finds by id, uid and user code, and forgets after expiry', async () => {
+    const sessions = new Adapter('Session');
+    await sessions.upsert('s1', { uid: 'u1', accountId: '1000000001' }, 60);
+    expect(await sessions.find('s1')).toMatchObject({ uid: 'u1', accountId: '1000000001' });
+    expect(await sessions.findByUid('u1')).toMatchObject({ accountId: '1000000001' });
+    const devices = new Adapter('DeviceCode');
+    await devices.upsert('d1', { userCode: 'ABCD-EFGH' }, 60);
+    expect(await devices.findByUserCode('ABCD-EFGH')).toMatchObject({ userCode: 'ABCD-EFGH' });
+    // Models do not see each other's rows.
+    expect(await new Adapter('AccessToken').find('s1')).toBeUndefined();
+    now = new Date(now.getTime() + 61_000);
+    expect(await sessions.find('s1')).toBeUndefined();
+  });
+
+  it('upserts in place', async () => {
+    const grants = new Adapter('Grant');
+    await grants.upsert('g-up', { accountId: 'a' }, 600);
+    await grants.upsert('g-up', { accountId: 'b' }, 600);
+    expect(await grants.find('g-up')).toMatchObject({ accountId: 'b' });
+  });
+
+  it('consumes once: of 10 concurrent consumers exactly one wins, and find shows `consumed`', async () => {
+    const codes = new Adapter('AuthorizationCode');
+    await codes.upsert('c1', { grantId: 'g1' }, 60);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => codes.consume('c1')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.error)).toEqual(Array(9).fill('invalid_grant'));
+    expect((await codes.find('c1'))?.consumed).toBeTypeOf('number');
+  });
+
+  it('revokes every artifact of a grant, across models', async () => {
+    await new Adapter('AccessToken').upsert('at1', { grantId: 'g2' }, 60);
+    await new Adapter('RefreshToken').upsert('rt1', { grantId: 'g2' }, 60);
+    await new Adapter('AccessToken').upsert('at2', { grantId: 'other' }, 60);
+    await new Adapter('AccessToken').revokeByGrantId('g2');
+    expect(await new Adapter('AccessToken').find('at1')).toBeUndefined();
+    expect(await new Adapter('RefreshToken').find('rt1')).toBeUndefined();
+    expect(await new Adapter('AccessToken').find('at2')).toBeDefined();
+  });
+
+  it('prunes only rows that expired before the grace period', async () => {
+    const tokens = new Adapter('AccessToken');
+    await tokens.upsert('old', {}, 10);
+    await tokens.upsert('fresh', {}, 3600);
+    await tokens.upsert('forever', {}, 0);
+    now = new Date(now.getTime() + 120_000);
+    expect(await pruneExpiredArtifacts(handle.db, clock, 60)).toBeGreaterThanOrEqual(1);
+    const ids = (await handle.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'AccessToken').execute()).map((r) => r.id);
+    expect(ids).not.toContain('old');
+    expect(ids).toEqual(expect.arrayContaining(['fresh', 'forever']));
+  });
+});
