@@ -14,6 +14,10 @@ import { healthRoutes } from './http/health.routes.ts';
 import { assetRoutes } from './http/assets.routes.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes } from './interactions/interaction.routes.ts';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { csrfProtection } from './http/csrf.ts';
+import { accountRoutes } from './account/account.routes.ts';
 
 export interface IdpDeps {
   config: Config;
@@ -42,5 +46,13 @@ export function createIdpApp(deps: IdpDeps): Provider {
   const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
+
+  // The citizen-facing pages outside OIDC interactions: forms parsed here (never for
+  // oidc-provider's own endpoints, which parse their bodies themselves) and CSRF-checked.
+  const secureCookies = deps.config.issuer.startsWith('https://');
+  const pages = new Router();
+  pages.use(['/account', '/registration', '/recovery', '/operator'], bodyParser({ enableTypes: ['form'], formLimit: '64kb' }), csrfProtection({ secure: secureCookies }));
+  pages.use(accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }).routes());
+  provider.use(pages.routes());
   return provider;
 }

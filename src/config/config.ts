@@ -42,6 +42,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: bool(defaults.migrateOnStart),
   TRUST_PROXY: bool(defaults.trustProxy),
   PRUNE_INTERVAL_SECONDS: int(defaults.pruneIntervalSeconds, 0),
+  PRIVATE_NETWORK_HOSTS: z.string().optional().transform((v) => v?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default(defaults.logLevel),
 });
 
@@ -66,6 +67,11 @@ export interface Config {
   migrateOnStart: boolean;
   trustProxy: boolean;
   pruneIntervalSeconds: number;
+  /**
+   * Hosts on loopback or private networks that the IdP may call (back-channel logout). oidc-provider
+   * refuses such addresses by default against SSRF; RPs inside a private network must be listed.
+   */
+  privateNetworkHosts: string[];
   logLevel: string;
 }
 
@@ -138,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     migrateOnStart: e.MIGRATE_ON_START,
     trustProxy: e.TRUST_PROXY,
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
+    privateNetworkHosts: e.PRIVATE_NETWORK_HOSTS ?? (production ? [] : ['localhost', '127.0.0.1', '[::1]']),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -24,13 +24,19 @@ export interface DatabaseHandle {
 
 export type DatabaseSettings = { url: string; poolSize?: number } | { embedded: true; dataDir: string };
 
+// `date` columns stay 'yyyy-MM-dd' strings: a Date would shift a birth date by the server's time zone.
+const DATE_OID = 1082;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID ? (value: string) => value : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+};
+
 // The socket name pg derives from a directory and a port: <dir>/.s.PGSQL.<port>.
 const SOCKET_PORT = 5432;
 const LOCK_FILE = 'idp.lock';
 
 export async function openDatabase(settings: DatabaseSettings): Promise<DatabaseHandle> {
   if ('url' in settings) {
-    const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize ?? 10 });
+    const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize ?? 10, types });
     return wrap(pool, 'postgres', async () => {});
   }
   return openEmbedded(settings.dataDir);
@@ -77,7 +83,7 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   await server.start();
   if (!inMemory) writeFileSync(path.join(socketDir, LOCK_FILE), `${process.pid}\n`);
 
-  const pool = new pg.Pool({ host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 8 });
+  const pool = new pg.Pool({ host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 8, types });
   return wrap(pool, 'pglite', async () => {
     await server.stop();
     await pglite.close();
@@ -98,7 +104,7 @@ export function findRunningServer(dataDir: string): { pid: number; socketDir: st
 
 /** Connects to an embedded database that another process (the running IdP) serves. */
 export function connectToRunningServer(socketDir: string): DatabaseHandle {
-  const pool = new pg.Pool({ host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 2 });
+  const pool = new pg.Pool({ host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 2, types });
   return wrap(pool, 'pglite', async () => {}, socketDir);
 }
 

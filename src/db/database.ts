@@ -1,14 +1,34 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { CitizensTable } from '../citizens/citizen.table.ts';
-import type { OidcClientsTable, OidcPayloadsTable, SigningKeysTable, InstanceSecretsTable } from '../oidc/oidc.tables.ts';
+import type { CitizenAddressesTable, CitizenDocumentsTable, CitizensTable } from '../citizens/citizen.table.ts';
+import type { InstanceSecretsTable, OidcClientsTable, OidcPayloadsTable, SigningKeysTable } from '../oidc/oidc.tables.ts';
+import type { OneTimeCodesTable } from '../codes/codes.table.ts';
+import type { OutboxMessagesTable } from '../notifications/outbox.table.ts';
+import type { RegistrationFlowsTable } from '../registration/registration.table.ts';
+import type { RecoveryFlowsTable } from '../recovery/recovery.table.ts';
+import type { ContactChangeFlowsTable } from '../account/account.tables.ts';
+import type { ConfirmationLettersTable, MockRegistryPersonsTable, RegistryChecksTable } from '../verification/verification.tables.ts';
+import type { StaffRolesTable } from '../operator/operator.table.ts';
+import type { AuditEventsTable } from '../audit/audit.table.ts';
 
 /** Every table, composed from the areas that own them. */
 export interface Database {
   citizens: CitizensTable;
+  citizen_documents: CitizenDocumentsTable;
+  citizen_addresses: CitizenAddressesTable;
   oidc_payloads: OidcPayloadsTable;
   oidc_clients: OidcClientsTable;
   signing_keys: SigningKeysTable;
   instance_secrets: InstanceSecretsTable;
+  one_time_codes: OneTimeCodesTable;
+  outbox_messages: OutboxMessagesTable;
+  registration_flows: RegistrationFlowsTable;
+  recovery_flows: RecoveryFlowsTable;
+  contact_change_flows: ContactChangeFlowsTable;
+  registry_checks: RegistryChecksTable;
+  mock_registry_persons: MockRegistryPersonsTable;
+  confirmation_letters: ConfirmationLettersTable;
+  staff_roles: StaffRolesTable;
+  audit_events: AuditEventsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -19,8 +19,10 @@ export function errorHandler(views: Views): Middleware {
       if (status >= 500) ctx.state.log?.error({ err: error }, 'unhandled error');
       const code = known?.code ?? statusCode(status);
       ctx.status = status;
+      const retryAfter = known?.details?.retryAfterSeconds;
+      if (status === 429 && typeof retryAfter === 'number') ctx.set('Retry-After', String(retryAfter));
       if (wantsJson(ctx)) {
-        ctx.body = { error: code, error_description: known?.message ?? code, request_id: ctx.state.requestId };
+        ctx.body = { error: code, error_description: known?.message ?? code, request_id: ctx.state.requestId, ...(typeof retryAfter === 'number' ? { retry_after: retryAfter } : {}) };
         return;
       }
       const locale = pickLocale(ctx.query.lang ?? ctx.query.ui_locales);
@@ -28,11 +30,18 @@ export function errorHandler(views: Views): Middleware {
       ctx.type = 'html';
       ctx.body = views.render('error.njk', locale, {
         heading: t('error.title'),
-        message: t(known ? code : statusCode(status)),
+        message: pageMessage(t, known ? code : statusCode(status), status, retryAfter),
         requestId: ctx.state.requestId,
       });
     }
   };
+}
+
+/** The area's text for the code, else the status's generic text; a 429 says when to come back. */
+function pageMessage(t: (key: string, params?: Record<string, string>) => string, code: string, status: number, retryAfter: unknown): string {
+  if (status === 429 && typeof retryAfter === 'number') return t('error.rate_limited', { minutes: String(Math.max(1, Math.ceil(retryAfter / 60))) });
+  const text = t(code);
+  return text === code ? t(statusCode(status)) : text;
 }
 
 function statusCode(status: number): string {

@@ -2,6 +2,8 @@
  * Page texts. Russian first; `ui_locales=en` (OIDC) or `?lang=en` switches to English.
  * Keys are the same stable codes errors carry, so an AppError's code is also its message key.
  */
+import { AREA_MESSAGES } from './messages.ts';
+
 export const LOCALES = ['ru', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
@@ -42,6 +44,8 @@ const ru = {
   'error.not_found': 'Страница не найдена',
   'error.bad_request': 'Неверный запрос',
   'error.forbidden': 'Доступ запрещён',
+  'error.csrf': 'Форма устарела. Обновите страницу и отправьте её ещё раз.',
+  'error.rate_limited': 'Слишком много попыток. Повторите через {minutes} мин.',
   'error.too_many_requests': 'Слишком много попыток. Повторите позже.',
   'error.internal': 'Что-то пошло не так. Мы уже разбираемся.',
   'error.session_expired': 'Время на вход истекло. Вернитесь на сайт и начните вход заново.',
@@ -88,6 +92,8 @@ const en: Record<MessageKey, string> = {
   'error.not_found': 'Page not found',
   'error.bad_request': 'Bad request',
   'error.forbidden': 'Access denied',
+  'error.csrf': 'The form has expired. Reload the page and submit it again.',
+  'error.rate_limited': 'Too many attempts. Try again in {minutes} min.',
   'error.too_many_requests': 'Too many attempts. Try again later.',
   'error.internal': 'Something went wrong. We are looking into it.',
   'error.session_expired': 'The sign-in has timed out. Go back to the site and start again.',
@@ -95,14 +101,23 @@ const en: Record<MessageKey, string> = {
   'error.back': 'Back to the site',
 };
 
-const catalogues: Record<Locale, Record<MessageKey, string>> = { ru, en };
+/** Each area keeps its own texts in `<area>/messages.ts`; they are merged here once. */
+export interface MessageBundle {
+  ru: Record<string, string>;
+  en: Record<string, string>;
+}
+
+const catalogues: Record<Locale, Record<string, string>> = {
+  ru: Object.assign({}, ru, ...AREA_MESSAGES.map((bundle) => bundle.ru)),
+  en: Object.assign({}, en, ...AREA_MESSAGES.map((bundle) => bundle.en)),
+};
 
 export type Translate = (key: string, params?: Record<string, string>) => string;
 
 export function translator(locale: Locale): Translate {
   const catalogue = catalogues[locale];
   return (key, params) => {
-    const text: string = (catalogue as Record<string, string>)[key] ?? (ru as Record<string, string>)[key] ?? key;
+    const text: string = catalogue[key] ?? catalogues.ru[key] ?? key;
     return params ? text.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '') : text;
   };
 }

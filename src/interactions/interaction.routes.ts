@@ -7,6 +7,7 @@ import { authenticateCitizen } from '../citizens/citizens.service.ts';
 import type { PasswordHasher } from '../citizens/passwords.ts';
 import { AppError } from '../shared/app-error.ts';
 import { pickLocale, translator } from '../http/i18n.ts';
+import { ACCOUNT_CLIENT_ID } from '../account/account-session.ts';
 import type { Views } from '../http/views.ts';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -32,6 +33,11 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
     noStore(ctx);
     if (interaction.prompt.name === 'login') {
       await renderLogin(ctx, interaction, { login: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '' });
+      return;
+    }
+    if (interaction.prompt.name === 'consent' && interaction.params.client_id === ACCOUNT_CLIENT_ID) {
+      // The citizen's own account console is first-party: nothing to consent to.
+      await finish(ctx, provider, { consent: await grantRequested(provider, interaction) }, true);
       return;
     }
     if (interaction.prompt.name === 'consent') {
@@ -69,17 +75,7 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
 
   router.post('/confirm', form, async (ctx) => {
     const interaction = await loadInteraction(provider, ctx, 'consent');
-    const accountId = interaction.session?.accountId;
-    if (!accountId) throw new AppError('error.session_expired', 400);
-    const grant = interaction.grantId
-      ? (await provider.Grant.find(interaction.grantId))!
-      : new provider.Grant({ accountId, clientId: String(interaction.params.client_id) });
-    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-    const grantId = await grant.save();
-    await finish(ctx, provider, { consent: interaction.grantId ? {} : { grantId } }, true);
+    await finish(ctx, provider, { consent: await grantRequested(provider, interaction) }, true);
   });
 
   router.post('/abort', form, async (ctx) => {
@@ -109,6 +105,21 @@ async function loadInteraction(provider: Provider, ctx: Context, expectedPrompt?
   if (interaction.uid !== ctx.params.uid) throw new AppError('error.session_expired', 400);
   if (expectedPrompt && interaction.prompt.name !== expectedPrompt) throw new AppError('error.bad_request', 400, 'this step is already done');
   return interaction;
+}
+
+/** Grants what the authorization asks for (scopes, claims, resources); returns the consent result. */
+async function grantRequested(provider: Provider, interaction: Interaction): Promise<{ grantId?: string }> {
+  const accountId = interaction.session?.accountId;
+  if (!accountId) throw new AppError('error.session_expired', 400);
+  const grant = interaction.grantId
+    ? (await provider.Grant.find(interaction.grantId))!
+    : new provider.Grant({ accountId, clientId: String(interaction.params.client_id) });
+  const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  const grantId = await grant.save();
+  return interaction.grantId ? {} : { grantId };
 }
 
 async function finish(ctx: Context, provider: Provider, result: InteractionResults, merge: boolean): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Config } from '../config/config.ts';
@@ -9,6 +9,8 @@ export interface InstanceSecrets {
   cookieKeys: string[];
   secretBox: SecretBox;
   signingKeys: JWK[];
+  /** Keys one-time codes' HMACs; derived from the encryption key, so there is nothing more to configure. */
+  codeHashKey: Buffer;
 }
 
 /** Algorithms we generate a development key for; the first one is the default signer (RS256). */
@@ -28,6 +30,7 @@ export async function resolveInstanceSecrets(db: Db, config: Config): Promise<In
       cookieKeys: config.cookieKeys!,
       secretBox: createSecretBox(config.encryptionKey!),
       signingKeys: config.signingKeys as JWK[],
+      codeHashKey: deriveCodeHashKey(config.encryptionKey!),
     };
   }
   return db.transaction().execute(async (trx) => {
@@ -36,8 +39,12 @@ export async function resolveInstanceSecrets(db: Db, config: Config): Promise<In
     const encryptionKey = config.encryptionKey ?? Buffer.from(await devSecret(trx, 'encryption_key', () => randomBytes(32).toString('base64')), 'base64');
     const secretBox = createSecretBox(encryptionKey);
     const signingKeys = (config.signingKeys as JWK[] | undefined) ?? (await devSigningKeys(trx, secretBox));
-    return { cookieKeys, secretBox, signingKeys };
+    return { cookieKeys, secretBox, signingKeys, codeHashKey: deriveCodeHashKey(encryptionKey) };
   });
+}
+
+function deriveCodeHashKey(encryptionKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'esia-idp one-time codes', 32));
 }
 
 async function devSecret(trx: DbOrTrx, name: string, generate: () => string): Promise<string> {

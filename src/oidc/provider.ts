@@ -10,6 +10,7 @@ import type { SecretBox } from '../shared/secret-box.ts';
 import { pickLocale, translator } from '../http/i18n.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
+import { accountClientMetadata } from '../account/account-session.ts';
 import { SCOPE_CLAIMS, SUPPORTED_SCOPES, citizenClaims } from './claims.ts';
 
 export interface ProviderDeps {
@@ -32,7 +33,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, deps.clock, deps.secretBox),
-    clients: [],
+    // Clients live in the database (CLI); only the first-party account console is static.
+    clients: [accountClientMetadata(config.issuer)],
     jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: deps.cookieKeys,
@@ -42,7 +44,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     scopes: SUPPORTED_SCOPES,
     claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     acrValues: [...TRUST_LEVELS],
-    responseTypes: ['code'],
+    // `none` serves only the first-party account console, which needs the session, not tokens;
+    // registered clients are limited to `code` (clients.service.ts).
+    responseTypes: ['code', 'none'],
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     rotateRefreshToken: true,
     // Like Keycloak: a client allowed the refresh_token grant gets one with every code exchange;
@@ -92,6 +96,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       Interaction: config.ttl.interaction,
       Grant: config.ttl.grant,
     },
+    // oidc-provider's fetch refuses loopback and private addresses (SSRF guard); hosts the operator
+    // listed in PRIVATE_NETWORK_HOSTS (dev: localhost) are called without that guard.
+    fetch: (url, options) => {
+      if (!config.privateNetworkHosts.includes(new URL(url).hostname.toLowerCase())) return globalThis.fetch(url, options);
+      const { dispatcher: _ssrfGuard, ...unguarded } = options as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, unguarded);
+    },
     renderError: async (ctx, out, error) => {
       const locale = localeOf(ctx);
       const t = translator(locale);
@@ -112,6 +123,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     (ctx.state.log ?? deps.logger).error({ err: error }, 'oidc server_error');
+  });
+  provider.on('backchannel.error', (ctx: KoaContextWithOIDC, error: Error, client: { clientId: string }) => {
+    (ctx?.state?.log ?? deps.logger).warn({ err: { message: error.message }, clientId: client?.clientId }, 'back-channel logout failed');
   });
   return provider;
 }

@@ -29,7 +29,8 @@ describe('authorization code flow with a real openid-client RP', () => {
     const metadata = await getJson(`${idp.issuer}/.well-known/openid-configuration`);
     expect(metadata.issuer).toBe(idp.issuer);
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
-    expect(metadata.response_types_supported).toEqual(['code']);
+    // Only the code flow (and `none`, used by the first-party account console): no implicit or hybrid.
+    expect(metadata.response_types_supported).toEqual(['code', 'none']);
     for (const endpoint of ['revocation_endpoint', 'introspection_endpoint', 'end_session_endpoint', 'userinfo_endpoint']) {
       expect(metadata[endpoint]).toMatch(new RegExp(`^${idp.issuer}/`));
     }

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Koa, { type Middleware } from 'koa';
+import Router from '@koa/router';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import { createIdpClient, describeError, IdpUnavailableError } from './idp.client.ts';
+import { mosruRoutes } from './mosru.routes.ts';
+import { createLoginTransactionStore, createSessionStore } from './session.store.ts';
+import { createMosruViews, type RenderView } from './views.ts';
+
+export interface MosruOptions {
+  /** Where browsers reach Mos.ru, without a trailing slash: redirect and post-logout URIs derive from it. */
+  baseUrl: string;
+  idpIssuer: string;
+  clientId: string;
+  clientSecret: string;
+  logger: Logger;
+  /** Space-separated scopes to ask for. */
+  scopes?: string;
+  clock?: Clock;
+}
+
+export const DEFAULT_SCOPES = 'openid fullname email mobile';
+
+/**
+ * The mock Mos.ru: a relying party with its own port, cookies (`mosru_*`), pages and state. It
+ * knows the IdP only by its issuer URL and client credentials, and talks to it only over HTTP.
+ */
+export function createMosruApp(options: MosruOptions): Koa {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const clock = options.clock ?? systemClock;
+  const secureCookies = new URL(baseUrl).protocol === 'https:';
+  const render = createMosruViews();
+  const idp = createIdpClient({ issuer: options.idpIssuer, clientId: options.clientId, clientSecret: options.clientSecret, logger: options.logger });
+
+  const app = new Koa();
+  // An https base URL on a plain-HTTP server means a TLS-terminating proxy in front; Koa must
+  // believe its X-Forwarded-Proto, or it refuses to set Secure cookies.
+  app.proxy = secureCookies;
+  app.silent = true; // errors are logged by our handler, without tokens
+
+  app.use(requestLog(options.logger));
+  app.use(securityHeaders(new URL(options.idpIssuer).origin));
+  app.use(errorPages(render));
+  const routes = mosruRoutes({
+    baseUrl,
+    scopes: options.scopes ?? DEFAULT_SCOPES,
+    idp,
+    transactions: createLoginTransactionStore(clock),
+    sessions: createSessionStore(clock),
+    render,
+    secureCookies,
+  });
+  app.use(assetRoutes().routes());
+  app.use(routes.routes());
+  app.use(routes.allowedMethods());
+  return app;
+}
+
+/** A request id, a child logger carrying it, one line per request. Only the path: query strings carry codes. */
+function requestLog(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const requestId = randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      if (ctx.path !== '/healthz') {
+        const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+        ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, durationMs }, 'request');
+      }
+    }
+  };
+}
+
+/**
+ * Our pages load only our stylesheet and run no scripts. Forms may post here and, through a
+ * redirect (sign-out), on to the IdP: browsers check form-action along the redirect chain.
+ */
+function securityHeaders(idpOrigin: string): Middleware {
+  return async (ctx, next) => {
+    await next();
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    if (ctx.response.is('html')) {
+      ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' ${idpOrigin}; frame-ancestors 'none'; base-uri 'none'`);
+    }
+  };
+}
+
+/** Unknown paths and failures as a Russian page; the cause goes to the log, never to the page. */
+function errorPages(render: RenderView): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
+    } catch (error) {
+      const status = error instanceof IdpUnavailableError ? 503 : clientErrorStatus(error) ?? 500;
+      if (status >= 500) ctx.state.log.error({ error: describeError(error) }, 'request failed');
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      if (status === 503) ctx.set('Retry-After', '5');
+      ctx.type = 'html';
+      ctx.body = render('error.njk', { heading: status >= 500 ? 'Ошибка' : 'Ошибка запроса', message: messageFor(status), requestId: ctx.state.requestId });
+    }
+  };
+}
+
+function messageFor(status: number): string {
+  if (status === 404) return 'Страница не найдена.';
+  if (status === 403) return 'Действие не разрешено. Обновите страницу и попробуйте снова.';
+  if (status === 503) return 'Госуслуги временно недоступны. Повторите попытку через несколько минут.';
+  if (status < 500) return 'Неверный запрос.';
+  return 'Что-то пошло не так. Повторите попытку позже.';
+}
+
+// Koa's ctx.throw and the body parser mark client errors with a 4xx status.
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('status' in error) || typeof error.status !== 'number') return undefined;
+  return error.status >= 400 && error.status < 500 ? error.status : undefined;
+}
+
+function assetRoutes(): Router {
+  const css = readFileSync(new URL('./assets/mosru.css', import.meta.url));
+  const router = new Router();
+  router.get('/assets/mosru.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = css;
+  });
+  return router;
+}
