@@ -18,6 +18,21 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { csrfProtection } from './http/csrf.ts';
 import { accountRoutes } from './account/account.routes.ts';
+import { profileRoutes } from './account/profile.routes.ts';
+import { registrationRoutes } from './registration/registration.routes.ts';
+import { recoveryRoutes } from './recovery/recovery.routes.ts';
+import { verificationRoutes } from './verification/verification.routes.ts';
+import { operatorRoutes } from './operator/operator.routes.ts';
+import { devOutboxRoutes } from './notifications/dev-outbox.routes.ts';
+import { createCodeHasher, type CodeHasher } from './codes/codes.service.ts';
+import type { Views } from './http/views.ts';
+
+/**
+ * Paths whose forms are parsed and CSRF-checked before any area's route runs. Registration inside
+ * an OIDC interaction (/interaction/:uid/register) is covered too: the interaction cookie's path
+ * reaches it there.
+ */
+const PAGE_PREFIXES = ['/account', '/registration', '/recovery', '/operator', '/dev', '/interaction/:uid/register'];
 
 export interface IdpDeps {
   config: Config;
@@ -28,6 +43,20 @@ export interface IdpDeps {
   cookieKeys: string[];
   secretBox: SecretBox;
   signingKeys: JWK[];
+  codeHashKey: Buffer;
+}
+
+/** What every page area's routes receive. */
+export interface PageDeps {
+  config: Config;
+  provider: Provider;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  views: Views;
+  hasher: PasswordHasher;
+  codeHasher: CodeHasher;
+  secureCookies: boolean;
 }
 
 /**
@@ -50,9 +79,23 @@ export function createIdpApp(deps: IdpDeps): Provider {
   // The citizen-facing pages outside OIDC interactions: forms parsed here (never for
   // oidc-provider's own endpoints, which parse their bodies themselves) and CSRF-checked.
   const secureCookies = deps.config.issuer.startsWith('https://');
+  const pageDeps: PageDeps = {
+    config: deps.config, provider, db: deps.db, clock: deps.clock, logger: deps.logger, views,
+    hasher: deps.hasher, codeHasher: createCodeHasher(deps.codeHashKey), secureCookies,
+  };
   const pages = new Router();
-  pages.use(['/account', '/registration', '/recovery', '/operator'], bodyParser({ enableTypes: ['form'], formLimit: '64kb' }), csrfProtection({ secure: secureCookies }));
-  pages.use(accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }).routes());
+  pages.use(PAGE_PREFIXES, bodyParser({ enableTypes: ['form'], formLimit: '64kb' }), csrfProtection({ secure: secureCookies }));
+  for (const area of [
+    accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }),
+    profileRoutes(pageDeps),
+    registrationRoutes(pageDeps),
+    recoveryRoutes(pageDeps),
+    verificationRoutes(pageDeps),
+    operatorRoutes(pageDeps),
+    devOutboxRoutes(pageDeps),
+  ]) {
+    pages.use(area.routes(), area.allowedMethods());
+  }
   provider.use(pages.routes());
   return provider;
 }

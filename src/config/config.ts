@@ -42,6 +42,15 @@ const envSchema = z.object({
   MIGRATE_ON_START: bool(defaults.migrateOnStart),
   TRUST_PROXY: bool(defaults.trustProxy),
   PRUNE_INTERVAL_SECONDS: int(defaults.pruneIntervalSeconds, 0),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_FROM: z.string().min(3).optional().default('Госуслуги <no-reply@esia.localhost>'),
+  SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
+  OUTBOX_POLL_MS: int(1000, 50, 600_000),
+  RUN_WORKERS: bool(true),
+  REGISTRY_LATENCY_MS: int(300, 0, 600_000),
+  REGISTRY_FAILURE_RATE: z.coerce.number().min(0).max(1).optional().transform((v) => v ?? 0),
+  REGISTRY_POLL_MS: int(1000, 50, 600_000),
   PRIVATE_NETWORK_HOSTS: z.string().optional().transform((v) => v?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default(defaults.logLevel),
 });
@@ -72,6 +81,12 @@ export interface Config {
    * refuses such addresses by default against SSRF; RPs inside a private network must be listed.
    */
   privateNetworkHosts: string[];
+  /** Delivery channels: SMTP and an HTTP SMS gateway when configured; otherwise (dev only) the log and /dev/outbox. */
+  notifications: { smtpUrl?: string; smtpFrom: string; smsGatewayUrl?: string; smsGatewayToken?: string; pollMs: number; devOutbox: boolean };
+  /** Run the background workers (outbox delivery, registry checks) in this process. */
+  runWorkers: boolean;
+  /** The mock state registries' behaviour (latency, share of failed calls) and the check worker's pace. */
+  registry: { latencyMs: number; failureRate: number; pollMs: number };
   logLevel: string;
 }
 
@@ -145,6 +160,16 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     trustProxy: e.TRUST_PROXY,
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     privateNetworkHosts: e.PRIVATE_NETWORK_HOSTS ?? (production ? [] : ['localhost', '127.0.0.1', '[::1]']),
+    notifications: {
+      smtpUrl: e.SMTP_URL,
+      smtpFrom: e.SMTP_FROM,
+      smsGatewayUrl: e.SMS_GATEWAY_URL,
+      smsGatewayToken: e.SMS_GATEWAY_TOKEN,
+      pollMs: e.OUTBOX_POLL_MS,
+      devOutbox: !production,
+    },
+    runWorkers: e.RUN_WORKERS,
+    registry: { latencyMs: e.REGISTRY_LATENCY_MS, failureRate: e.REGISTRY_FAILURE_RATE, pollMs: e.REGISTRY_POLL_MS },
     logLevel: e.LOG_LEVEL,
   };
 }
@@ -160,6 +185,8 @@ function productionProblems(env: Record<string, string | undefined>): string[] {
   if (!env.SIGNING_KEYS && !env.SIGNING_KEYS_FILE) problems.push('SIGNING_KEYS or SIGNING_KEYS_FILE: required in production (a JWKS with private keys)');
   if (!env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required in production (32 random bytes, base64)');
   if (env.DEMO === '1') problems.push('DEMO: demo data cannot be enabled in production');
+  if (!env.SMTP_URL && !env.SMS_GATEWAY_URL) problems.push('SMTP_URL or SMS_GATEWAY_URL: required in production (codes must reach citizens; the development outbox is off)');
+  if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_TOKEN) problems.push('SMS_GATEWAY_TOKEN: required with SMS_GATEWAY_URL');
   return problems;
 }
 

@@ -25,14 +25,22 @@ export function normalizeEmail(input: string): string | null {
   return value.length <= 254 && EMAIL_PATTERN.test(value) ? value : null;
 }
 
-export type LoginIdentifier = { kind: 'phone'; value: string } | { kind: 'email'; value: string };
+export type LoginIdentifier = { kind: 'phone' | 'email' | 'snils'; value: string };
 
-/** What the login field holds: an e-mail when it has "@", otherwise a phone. */
+// SNILS as printed (123-456-789 01) or any 11 digits that cannot be a Russian mobile number.
+const SNILS_PRINTED = /^\d{3}-\d{3}-\d{3}[ -]\d{2}$/;
+
+/**
+ * What the login field holds: an e-mail when it has "@", a SNILS when written as one
+ * (123-456-789 01, or 11 digits not starting with 7 or 8), otherwise a phone.
+ */
 export function parseLoginIdentifier(input: string): LoginIdentifier | null {
-  if (input.includes('@')) {
-    const email = normalizeEmail(input);
+  const trimmed = input.trim();
+  if (trimmed.includes('@')) {
+    const email = normalizeEmail(trimmed);
     return email ? { kind: 'email', value: email } : null;
   }
-  const phone = normalizePhone(input);
+  if (SNILS_PRINTED.test(trimmed) || /^[0-69]\d{10}$/.test(trimmed)) return { kind: 'snils', value: trimmed.replace(/\D/g, '') };
+  const phone = normalizePhone(trimmed);
   return phone ? { kind: 'phone', value: phone } : null;
 }
