@@ -24,10 +24,10 @@ describe('configuration', () => {
 
   it('refuses production without each required secret, naming every one at once', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    for (const setting of ['ISSUER', 'DATABASE_URL', 'COOKIE_KEYS', 'SIGNING_KEYS', 'ENCRYPTION_KEY']) {
+    for (const setting of ['ISSUER', 'DATABASE_URL', 'COOKIE_KEYS', 'SIGNING_KEYS', 'ENCRYPTION_KEY', 'SMTP_URL or SMS_GATEWAY_URL']) {
       expect(problems.some((p) => p.startsWith(setting))).toBe(true);
     }
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(6);
   });
 
   it('reports type errors together with missing production settings', () => {
@@ -48,7 +48,9 @@ describe('configuration', () => {
       COOKIE_KEYS: `${'a'.repeat(32)},${'b'.repeat(32)}`,
       ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
       SIGNING_KEYS: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }] }),
+      SMTP_URL: 'smtp://mail.example.ru:587',
     });
+    expect(config.notifications.devOutbox).toBe(false);
     expect(config.issuer).toBe('https://id.example.ru');
     expect(config.demo).toBe(false);
     expect(config.cookieKeys).toHaveLength(2);
