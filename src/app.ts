@@ -26,6 +26,10 @@ import { operatorRoutes } from './operator/operator.routes.ts';
 import { devOutboxRoutes } from './notifications/dev-outbox.routes.ts';
 import { createCodeHasher, type CodeHasher } from './codes/codes.service.ts';
 import type { Views } from './http/views.ts';
+import { createBearerAuthenticator } from './rest/bearer.ts';
+import { personApiRoutes } from './rest/person.routes.ts';
+import { publicJwk } from './oidc/keys.ts';
+import { esiaScopeGuard } from './oidc/scope-guard.ts';
 
 /**
  * Paths whose forms are parsed and CSRF-checked before any area's route runs. Registration inside
@@ -72,6 +76,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   // Our pages' errors and unknown paths; oidc-provider renders its own endpoints' errors (renderError).
   provider.use(errorHandler(views));
   for (const router of [healthRoutes(deps.db), assetRoutes()]) provider.use(router.routes());
+  provider.use(esiaScopeGuard(provider, deps.config.issuer));
   const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
@@ -97,5 +102,8 @@ export function createIdpApp(deps: IdpDeps): Provider {
     pages.use(area.routes(), area.allowedMethods());
   }
   provider.use(pages.routes());
+
+  const authenticate = createBearerAuthenticator(provider, deps.config.issuer, { keys: deps.signingKeys.map(publicJwk) });
+  provider.use(personApiRoutes({ db: deps.db, issuer: deps.config.issuer, authenticate }).routes());
   return provider;
 }

@@ -8,6 +8,12 @@ import type { PasswordHasher } from '../citizens/passwords.ts';
 import { AppError } from '../shared/app-error.ts';
 import { pickLocale, translator } from '../http/i18n.ts';
 import { ACCOUNT_CLIENT_ID } from '../account/account-session.ts';
+import { findCitizenByOid } from '../citizens/citizens.repository.ts';
+import type { TrustLevel } from '../citizens/citizen.table.ts';
+import { TRUST_LEVEL_PROMPT } from '../oidc/interaction-policy.ts';
+import { insufficientLevelDescription } from '../trust/acr.ts';
+import { stepsToNextLevel } from '../trust/trust-levels.ts';
+import { loadTrustProgress } from '../trust/trust-progress.ts';
 import type { Views } from '../http/views.ts';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -33,6 +39,10 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
     noStore(ctx);
     if (interaction.prompt.name === 'login') {
       await renderLogin(ctx, interaction, { login: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '' });
+      return;
+    }
+    if (interaction.prompt.name === TRUST_LEVEL_PROMPT) {
+      await handleTrustLevel(ctx, interaction);
       return;
     }
     if (interaction.prompt.name === 'consent' && interaction.params.client_id === ACCOUNT_CLIENT_ID) {
@@ -80,9 +90,35 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
 
   router.post('/abort', form, async (ctx) => {
     const interaction = await loadInteraction(provider, ctx);
-    const t = translator('en');
-    await finish(ctx, provider, { error: 'access_denied', error_description: interaction.prompt.name === 'consent' ? t('consent.denied') : 'End-User aborted interaction' }, false);
+    await finish(ctx, provider, { error: 'access_denied', error_description: abortDescription(interaction) }, false);
   });
+
+  /**
+   * The account is below the RP's minimum: explain, with the steps to rise; "Вернуться" tells the RP
+   * access_denied. When only the session's acr is stale (the level changed since sign-in), the
+   * session is refreshed with the current level without asking anything.
+   */
+  async function handleTrustLevel(ctx: Context, interaction: Interaction) {
+    const reasons = interaction.prompt.reasons;
+    const { required, actual } = interaction.prompt.details as { required?: TrustLevel; actual?: TrustLevel };
+    const accountId = interaction.session?.accountId;
+    if (!reasons.includes('level_insufficient') && accountId && actual) {
+      const session = interaction.session?.uid ? await provider.Session.findByUid(interaction.session.uid) : undefined;
+      await finish(ctx, provider, { login: { accountId, acr: actual, amr: session?.amr, ts: session?.loginTs, remember: true } }, true);
+      return;
+    }
+    const citizen = accountId ? await findCitizenByOid(db, accountId) : undefined;
+    if (!citizen || !required) throw new AppError('error.session_expired', 400);
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    ctx.type = 'html';
+    ctx.body = views.render('trust-level.njk', localeOf(interaction), {
+      uid: interaction.uid,
+      clientName: client?.clientName ?? interaction.params.client_id,
+      required,
+      actual: citizen.trust_level,
+      steps: stepsToNextLevel(await loadTrustProgress(db, citizen)),
+    });
+  }
 
   async function renderLogin(ctx: Context, interaction: Interaction, extra: { login: string; formError?: string; errors?: Record<string, string | undefined> }) {
     const client = await provider.Client.find(String(interaction.params.client_id));
@@ -126,6 +162,15 @@ async function finish(ctx: Context, provider: Provider, result: InteractionResul
   const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
   ctx.status = 303;
   ctx.redirect(redirectTo);
+}
+
+/** What the RP is told when the citizen goes back instead of finishing. */
+function abortDescription(interaction: Interaction): string {
+  if (interaction.prompt.name === TRUST_LEVEL_PROMPT) {
+    const { required } = interaction.prompt.details as { required?: TrustLevel };
+    if (required) return insufficientLevelDescription(required);
+  }
+  return interaction.prompt.name === 'consent' ? 'End-User denied the authorization request' : 'End-User aborted interaction';
 }
 
 function requestedScopes(interaction: Interaction): string[] {

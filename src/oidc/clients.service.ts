@@ -16,6 +16,10 @@ export interface RegisterClientInput {
   /** Space-separated scopes the client may ask for; all supported scopes when absent. */
   scopes?: string;
   authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** `esia`: JWT access tokens for the person API by default, scope written the ESIA way. */
+  tokenProfile?: 'oidc' | 'esia';
+  /** How ID tokens (and JWT access tokens) are signed for this client; RS256 by default. */
+  signingAlg?: 'RS256' | 'ES256' | 'PS256';
 }
 
 export interface RegisteredClient {
@@ -48,6 +52,8 @@ export async function registerClient(db: Db, secretBox: SecretBox, validate: Val
     scope: input.scopes?.trim() || SUPPORTED_SCOPES.join(' '),
     // ESIA always tells the RP when the citizen authenticated.
     require_auth_time: true,
+    ...(input.tokenProfile === 'esia' ? { token_profile: 'esia' } : {}),
+    ...(input.signingAlg && input.signingAlg !== 'RS256' ? { id_token_signed_response_alg: input.signingAlg } : {}),
     ...(input.backchannelLogoutUri ? { backchannel_logout_uri: input.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
   };
   try {

@@ -14,7 +14,7 @@ export interface InstanceSecrets {
 }
 
 /** Algorithms we generate a development key for; the first one is the default signer (RS256). */
-export const DEV_KEY_ALGORITHMS = ['RS256', 'ES256'] as const;
+export const DEV_KEY_ALGORITHMS = ['RS256', 'ES256', 'PS256'] as const;
 
 // Serialises first-start key generation when several instances start at once on one database.
 const KEYGEN_LOCK = 7_300_001;
@@ -57,14 +57,14 @@ async function devSecret(trx: DbOrTrx, name: string, generate: () => string): Pr
 
 async function devSigningKeys(trx: DbOrTrx, secretBox: SecretBox): Promise<JWK[]> {
   const rows = await trx.selectFrom('signing_keys').select(['alg', 'private_jwk_sealed']).orderBy('created_at').execute();
-  if (rows.length) return sortByDefaultAlg(rows.map((r) => JSON.parse(secretBox.open(r.private_jwk_sealed)) as JWK));
-  const keys: JWK[] = [];
-  for (const alg of DEV_KEY_ALGORITHMS) {
+  const keys = rows.map((r) => JSON.parse(secretBox.open(r.private_jwk_sealed)) as JWK);
+  // Generate a key for each algorithm that has none yet (new algorithms appear over time).
+  for (const alg of DEV_KEY_ALGORITHMS.filter((a) => !keys.some((k) => k.alg === a))) {
     const jwk = await generateSigningKey(alg);
     await trx.insertInto('signing_keys').values({ kid: jwk.kid!, alg, private_jwk_sealed: secretBox.seal(JSON.stringify(jwk)) }).execute();
     keys.push(jwk);
   }
-  return keys;
+  return sortByDefaultAlg(keys);
 }
 
 export async function generateSigningKey(alg: string): Promise<JWK> {

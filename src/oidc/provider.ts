@@ -1,8 +1,7 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
-import { findCitizenByOid } from '../citizens/citizens.repository.ts';
 import { TRUST_LEVELS } from '../citizens/citizen.table.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -11,7 +10,11 @@ import { pickLocale, translator } from '../http/i18n.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
 import { accountClientMetadata } from '../account/account-session.ts';
-import { SCOPE_CLAIMS, SUPPORTED_SCOPES, citizenClaims } from './claims.ts';
+import { SCOPE_CLAIMS, STANDALONE_CLAIMS, SUPPORTED_SCOPES } from './claims.ts';
+import { createFindAccount } from './account.ts';
+import { createInteractionPolicy } from './interaction-policy.ts';
+import { TOKEN_PROFILES, esiaAccessTokenClaims, jwtAccessTokenCustomizer, resourceIndicatorsFeature } from './resource-server.ts';
+import { IDA_DISCOVERY } from '../trust/verified-claims.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -42,22 +45,34 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     scopes: SUPPORTED_SCOPES,
-    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    claims: {
+      ...Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+      ...Object.fromEntries(STANDALONE_CLAIMS.map((claim) => [claim, null])),
+    },
     acrValues: [...TRUST_LEVELS],
     // `none` serves only the first-party account console, which needs the session, not tokens;
     // registered clients are limited to `code` (clients.service.ts).
     responseTypes: ['code', 'none'],
+    discovery: { ...IDA_DISCOVERY },
+    formats: { customizers: { jwt: jwtAccessTokenCustomizer } },
+    extraTokenClaims: (ctx, token) => esiaAccessTokenClaims(ctx, token as never),
+    extraClientMetadata: {
+      properties: ['token_profile'],
+      validator: (_ctx, key, value) => {
+        if (key === 'token_profile' && value !== undefined && !(TOKEN_PROFILES as readonly unknown[]).includes(value)) {
+          throw new errors.InvalidClientMetadata(`token_profile must be one of ${TOKEN_PROFILES.join(', ')}`);
+        }
+      },
+    },
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     rotateRefreshToken: true,
     // Like Keycloak: a client allowed the refresh_token grant gets one with every code exchange;
     // without offline_access it ends with the citizen's session.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    findAccount: async (_ctx, sub) => {
-      const citizen = await findCitizenByOid(db, sub);
-      if (!citizen) return undefined;
-      return { accountId: citizen.oid, claims: async () => citizenClaims(citizen) as { sub: string } };
-    },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: createFindAccount(db),
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(db) },
+    // ESIA's way of asking for a confirmed account (person_filter=conf_acc, base64url-encoded).
+    extraParams: ['person_filter'],
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
@@ -67,6 +82,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       backchannelLogout: { enabled: true },
+      resourceIndicators: resourceIndicatorsFeature(config.issuer, config.ttl.accessToken),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {

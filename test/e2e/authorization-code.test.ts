@@ -37,7 +37,7 @@ describe('authorization code flow with a real openid-client RP', () => {
     expect(metadata.backchannel_logout_supported).toBe(true);
     expect(metadata.claims_parameter_supported).toBe(true);
     const jwks = await getJson(metadata.jwks_uri);
-    expect(jwks.keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    expect(jwks.keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'PS256', 'RS256']);
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
   });
 

@@ -1,0 +1,52 @@
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Db } from '../db/database.ts';
+import { findCitizenByOid } from '../citizens/citizens.repository.ts';
+import type { TrustLevel } from '../citizens/citizen.table.ts';
+import { requiredTrustLevel } from '../trust/acr.ts';
+import { trustRank } from '../trust/trust-levels.ts';
+
+const { Prompt, Check, base } = interactionPolicy;
+
+export const TRUST_LEVEL_PROMPT = 'trust_level';
+
+/** The minimum level this authorization request asks for. */
+export function requestedMinimum(ctx: KoaContextWithOIDC): TrustLevel | undefined {
+  const params = ctx.oidc.params as Record<string, unknown>;
+  return requiredTrustLevel({ acrValues: params.acr_values, claims: ctx.oidc.claims, personFilter: params.person_filter });
+}
+
+/**
+ * oidc-provider's default prompts (login, consent) with the trust-level step between them.
+ * The login prompt's own ACR checks are removed: an ACR here is a trust level, a property of the
+ * account rather than of how the citizen signed in, so signing in again cannot raise it; the
+ * trust_level prompt explains instead what the citizen can do.
+ */
+export function createInteractionPolicy(db: Db) {
+  const policy = base();
+  const login = policy.get('login')!;
+  login.checks.remove('essential_acrs');
+  login.checks.remove('essential_acr');
+
+  const currentLevel = async (ctx: KoaContextWithOIDC): Promise<TrustLevel | undefined> => {
+    const accountId = ctx.oidc.session?.accountId;
+    return accountId ? (await findCitizenByOid(db, accountId))?.trust_level : undefined;
+  };
+
+  const trustLevel = new Prompt(
+    { name: TRUST_LEVEL_PROMPT, requestable: false },
+    async (ctx: KoaContextWithOIDC) => ({ required: requestedMinimum(ctx), actual: await currentLevel(ctx) }),
+    new Check('level_insufficient', 'the account trust level is below the minimum the client requires', 'access_denied', async (ctx: KoaContextWithOIDC) => {
+      const required = requestedMinimum(ctx);
+      const actual = await currentLevel(ctx);
+      return required !== undefined && actual !== undefined && trustRank(actual) < trustRank(required) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+    // The level rose (or fell) since the citizen signed in: refresh the session's acr silently.
+    new Check('acr_stale', 'the session acr no longer matches the account trust level', async (ctx: KoaContextWithOIDC) => {
+      if (ctx.oidc.prompts.has('none')) return Check.NO_NEED_TO_PROMPT;
+      const actual = await currentLevel(ctx);
+      return actual !== undefined && ctx.oidc.session?.acr !== actual ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  policy.add(trustLevel, 1);
+  return policy;
+}
