@@ -23,12 +23,13 @@ async function main(): Promise<void> {
   const runtime = await createIdpRuntime(config, { logger });
   const servers: http.Server[] = [];
 
-  const idpServer = await listen(runtime.provider.callback(), config.port, config.host);
+  const idpServer = await listen(runtime.handle, config.port, config.host);
   servers.push(idpServer);
   logger.info({ issuer: config.issuer, database: runtime.database.engine }, `IdP listening on ${config.issuer}`);
   logger.info(`Discovery: ${config.issuer}/.well-known/openid-configuration`);
 
   const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds);
+  const stopKeyRefresh = startKeyRefresh(runtime, config.keys.refreshSeconds);
 
   if (config.demo) {
     const demo = await seedDemoData(runtime.database.db, runtime.hasher, runtime.secrets.secretBox, runtime.validateClient, config.mosru.url);
@@ -46,8 +47,19 @@ async function main(): Promise<void> {
 
   shutdownGracefully(servers, async () => {
     stopPruning();
+    stopKeyRefresh();
     await runtime.close();
   }, logger);
+}
+
+/** Notices keys rotated through another instance or the CLI. */
+function startKeyRefresh(runtime: Awaited<ReturnType<typeof createIdpRuntime>>, seconds: number): () => void {
+  if (seconds <= 0) return () => {};
+  const timer = setInterval(() => {
+    runtime.refreshSigningKeys().catch((error: unknown) => runtime.logger.warn({ err: error }, 'could not refresh signing keys; will retry'));
+  }, seconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function printDemo(issuer: string, mosruUrl: string, citizens: Array<{ lastName: string; firstName: string; phone: string; email: string; password: string; trustLevel: string }>) {

@@ -52,6 +52,8 @@ const envSchema = z.object({
   REGISTRY_FAILURE_RATE: z.coerce.number().min(0).max(1).optional().transform((v) => v ?? 0),
   REGISTRY_POLL_MS: int(1000, 50, 600_000),
   PRIVATE_NETWORK_HOSTS: z.string().optional().transform((v) => v?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  KEYS_REFRESH_SECONDS: int(30, 0, 3600),
+  KEY_PUBLISH_SECONDS: int(600, 0, 7 * 24 * 3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default(defaults.logLevel),
 });
 
@@ -87,6 +89,8 @@ export interface Config {
   runWorkers: boolean;
   /** The mock state registries' behaviour (latency, share of failed calls) and the check worker's pace. */
   registry: { latencyMs: number; failureRate: number; pollMs: number };
+  /** Signing keys: how often each instance looks for rotated keys, and how long a staged key is published before it may sign. */
+  keys: { refreshSeconds: number; publishSeconds: number };
   logLevel: string;
 }
 
@@ -119,7 +123,9 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
 
   let signingKeys: Config['signingKeys'];
   if (e.SIGNING_KEYS && e.SIGNING_KEYS_FILE) problems.push('SIGNING_KEYS and SIGNING_KEYS_FILE: set only one of them');
-  const signingKeysText = e.SIGNING_KEYS ?? (e.SIGNING_KEYS_FILE && readFile ? safeRead(readFile, e.SIGNING_KEYS_FILE, problems) : undefined);
+  // SIGNING_KEYS=database: keys generated into the database (sealed with ENCRYPTION_KEY) and rotated with the CLI.
+  const keysInDatabase = e.SIGNING_KEYS === 'database';
+  const signingKeysText = keysInDatabase ? undefined : e.SIGNING_KEYS ?? (e.SIGNING_KEYS_FILE && readFile ? safeRead(readFile, e.SIGNING_KEYS_FILE, problems) : undefined);
   if (signingKeysText !== undefined) {
     try {
       const jwks = jwksSchema.safeParse(JSON.parse(signingKeysText));
@@ -170,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     },
     runWorkers: e.RUN_WORKERS,
     registry: { latencyMs: e.REGISTRY_LATENCY_MS, failureRate: e.REGISTRY_FAILURE_RATE, pollMs: e.REGISTRY_POLL_MS },
+    keys: { refreshSeconds: e.KEYS_REFRESH_SECONDS, publishSeconds: e.KEY_PUBLISH_SECONDS },
     logLevel: e.LOG_LEVEL,
   };
 }
@@ -182,7 +189,7 @@ function productionProblems(env: Record<string, string | undefined>): string[] {
   else if (!env.ISSUER.startsWith('https://')) problems.push('ISSUER: must be https in production');
   if (!env.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (!env.COOKIE_KEYS) problems.push('COOKIE_KEYS: required in production (comma-separated, each at least 32 random characters)');
-  if (!env.SIGNING_KEYS && !env.SIGNING_KEYS_FILE) problems.push('SIGNING_KEYS or SIGNING_KEYS_FILE: required in production (a JWKS with private keys)');
+  if (!env.SIGNING_KEYS && !env.SIGNING_KEYS_FILE) problems.push('SIGNING_KEYS or SIGNING_KEYS_FILE: required in production (a JWKS with private keys, or SIGNING_KEYS=database for rotatable keys kept in the database)');
   if (!env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required in production (32 random bytes, base64)');
   if (env.DEMO === '1') problems.push('DEMO: demo data cannot be enabled in production');
   if (!env.SMTP_URL && !env.SMS_GATEWAY_URL) problems.push('SMTP_URL or SMS_GATEWAY_URL: required in production (codes must reach citizens; the development outbox is off)');

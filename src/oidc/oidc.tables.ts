@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface OidcPayloadsTable {
   model: string;
@@ -19,11 +19,16 @@ export interface OidcClientsTable {
   created_at: Generated<Date>;
 }
 
+export type SigningKeyStatus = 'next' | 'current' | 'retired';
+
 export interface SigningKeysTable {
   kid: string;
   alg: string;
   private_jwk_sealed: string;
-  created_at: Generated<Date>;
+  status: ColumnType<SigningKeyStatus, SigningKeyStatus | undefined, SigningKeyStatus>;
+  activated_at: Date | null;
+  retired_at: Date | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
 }
 
 export interface InstanceSecretsTable {

@@ -34,7 +34,7 @@ export async function startTestIdp(options: { env?: Record<string, string>; cloc
   const config = loadConfig({ NODE_ENV: 'test', ISSUER: issuer, PORT: String(port), PRUNE_INTERVAL_SECONDS: '0', ...options.env });
   const database = await openDatabase(testDatabase.settings);
   const runtime = await createIdpRuntime(config, { logger: options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock, database });
-  server.on('request', runtime.provider.callback());
+  server.on('request', runtime.handle);
 
   return {
     issuer,
