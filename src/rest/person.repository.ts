@@ -1,0 +1,41 @@
+import type { DbOrTrx } from '../db/database.ts';
+import type { CitizenAddress, CitizenDocument } from '../citizens/citizen.table.ts';
+
+/** Reads for the person API: one query per table, never the password hash. */
+
+export async function findPersonRow(db: DbOrTrx, oid: string) {
+  return db
+    .selectFrom('citizens')
+    .select([
+      'oid', 'last_name', 'first_name', 'middle_name', 'phone', 'email', 'trust_level',
+      'snils', 'inn', 'birth_date', 'gender', 'birth_place', 'citizenship', 'updated_at',
+    ])
+    // ESIA's `verifying`: a registry check of the submitted data is still under way.
+    .select((eb) =>
+      eb.exists(eb.selectFrom('registry_checks').select('registry_checks.id').whereRef('registry_checks.citizen_oid', '=', 'citizens.oid').where('registry_checks.status', '=', 'pending')).as('verifying'),
+    )
+    .where('oid', '=', oid)
+    .executeTakeFirst();
+}
+
+export type PersonRow = NonNullable<Awaited<ReturnType<typeof findPersonRow>>>;
+
+export async function listDocuments(db: DbOrTrx, oid: string): Promise<CitizenDocument[]> {
+  return db.selectFrom('citizen_documents').selectAll().where('citizen_oid', '=', oid).orderBy('id').execute();
+}
+
+export async function findDocument(db: DbOrTrx, oid: string, id: string): Promise<CitizenDocument | undefined> {
+  return db.selectFrom('citizen_documents').selectAll().where('citizen_oid', '=', oid).where('id', '=', id).executeTakeFirst();
+}
+
+export async function listAddresses(db: DbOrTrx, oid: string): Promise<CitizenAddress[]> {
+  return db.selectFrom('citizen_addresses').selectAll().where('citizen_oid', '=', oid).orderBy('id').execute();
+}
+
+export async function findAddress(db: DbOrTrx, oid: string, id: string): Promise<CitizenAddress | undefined> {
+  return db.selectFrom('citizen_addresses').selectAll().where('citizen_oid', '=', oid).where('id', '=', id).executeTakeFirst();
+}
+
+export async function citizenExists(db: DbOrTrx, oid: string): Promise<boolean> {
+  return (await db.selectFrom('citizens').select('oid').where('oid', '=', oid).executeTakeFirst()) !== undefined;
+}
