@@ -19,6 +19,7 @@ import { bodyParser } from '@koa/bodyparser';
 import { csrfProtection } from './http/csrf.ts';
 import { accountRoutes } from './account/account.routes.ts';
 import { profileRoutes } from './account/profile.routes.ts';
+import { linkedServicesRoutes } from './account/linked-services.routes.ts';
 import { registrationRoutes } from './registration/registration.routes.ts';
 import { recoveryRoutes } from './recovery/recovery.routes.ts';
 import { verificationRoutes } from './verification/verification.routes.ts';
@@ -93,6 +94,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   for (const area of [
     accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }),
     profileRoutes(pageDeps),
+    linkedServicesRoutes(pageDeps),
     registrationRoutes(pageDeps),
     recoveryRoutes(pageDeps),
     verificationRoutes(pageDeps),

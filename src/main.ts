@@ -6,6 +6,8 @@ import { seedDemoData } from './demo/seed.ts';
 import { startPruning } from './oidc/prune.ts';
 import { createLogger } from './shared/logger.ts';
 import { listen, shutdownGracefully } from './http/server.ts';
+import { startOutboxWorker } from './notifications/outbox.worker.ts';
+import { createChannels } from './notifications/channels.ts';
 
 /** Reads config → opens the database → migrates → serves the IdP (and the mock Mos.ru in demo mode). */
 async function main(): Promise<void> {
@@ -30,6 +32,9 @@ async function main(): Promise<void> {
 
   const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds);
   const stopKeyRefresh = startKeyRefresh(runtime, config.keys.refreshSeconds);
+  const outbox = config.runWorkers
+    ? startOutboxWorker({ db: runtime.database.db, clock: runtime.clock, logger: logger.child({ worker: 'outbox' }), channels: createChannels(config.notifications, logger), pollMs: config.notifications.pollMs })
+    : undefined;
 
   if (config.demo) {
     const demo = await seedDemoData(runtime.database.db, runtime.hasher, runtime.secrets.secretBox, runtime.validateClient, config.mosru.url);
@@ -48,6 +53,7 @@ async function main(): Promise<void> {
   shutdownGracefully(servers, async () => {
     stopPruning();
     stopKeyRefresh();
+    await outbox?.stop();
     await runtime.close();
   }, logger);
 }

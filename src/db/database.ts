@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { CitizenAddressesTable, CitizenDocumentsTable, CitizensTable } from '../citizens/citizen.table.ts';
-import type { InstanceSecretsTable, OidcClientsTable, OidcPayloadsTable, SigningKeysTable } from '../oidc/oidc.tables.ts';
+import type { GrantActivityTable, InstanceSecretsTable, OidcClientsTable, OidcPayloadsTable, SigningKeysTable } from '../oidc/oidc.tables.ts';
 import type { OneTimeCodesTable } from '../codes/codes.table.ts';
 import type { OutboxMessagesTable } from '../notifications/outbox.table.ts';
 import type { RegistrationFlowsTable } from '../registration/registration.table.ts';
@@ -19,6 +19,7 @@ export interface Database {
   oidc_clients: OidcClientsTable;
   signing_keys: SigningKeysTable;
   instance_secrets: InstanceSecretsTable;
+  grant_activity: GrantActivityTable;
   one_time_codes: OneTimeCodesTable;
   outbox_messages: OutboxMessagesTable;
   registration_flows: RegistrationFlowsTable;

@@ -51,10 +51,7 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
       return;
     }
     if (interaction.prompt.name === 'consent') {
-      const client = await provider.Client.find(String(interaction.params.client_id));
-      const scopes = requestedScopes(interaction);
-      ctx.type = 'html';
-      ctx.body = views.render('consent.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, scopes });
+      await renderConsent(ctx, interaction);
       return;
     }
     throw new AppError('error.bad_request', 400, `unknown prompt ${interaction.prompt.name}`);
@@ -85,6 +82,12 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
 
   router.post('/confirm', form, async (ctx) => {
     const interaction = await loadInteraction(provider, ctx, 'consent');
+    // The citizen must tick «Согласен»: the page disables the button until then, and this checks it again.
+    if ((ctx.request.body as Record<string, unknown> | undefined)?.agree !== 'yes') {
+      ctx.status = 400;
+      await renderConsent(ctx, interaction, translator(localeOf(interaction))('consent.agree_required'));
+      return;
+    }
     await finish(ctx, provider, { consent: await grantRequested(provider, interaction) }, true);
   });
 
@@ -118,6 +121,12 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
       actual: citizen.trust_level,
       steps: stepsToNextLevel(await loadTrustProgress(db, citizen)),
     });
+  }
+
+  async function renderConsent(ctx: Context, interaction: Interaction, formError?: string) {
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    ctx.type = 'html';
+    ctx.body = views.render('consent.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, scopes: requestedScopes(interaction), formError });
   }
 
   async function renderLogin(ctx: Context, interaction: Interaction, extra: { login: string; formError?: string; errors?: Record<string, string | undefined> }) {

@@ -36,3 +36,11 @@ export interface InstanceSecretsTable {
   value: string;
   created_at: Generated<Date>;
 }
+
+/** When each consent (grant) was last used to issue tokens: shown under «Связанные сервисы». */
+export interface GrantActivityTable {
+  grant_id: string;
+  citizen_oid: string;
+  client_id: string;
+  last_used_at: Date;
+}

@@ -12,6 +12,7 @@ import { createAdapterClass } from './adapter.ts';
 import { accountClientMetadata } from '../account/account-session.ts';
 import { SCOPE_CLAIMS, STANDALONE_CLAIMS, SUPPORTED_SCOPES } from './claims.ts';
 import { createFindAccount } from './account.ts';
+import { createLoadExistingGrant, trackGrantUse } from './grants.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { TOKEN_PROFILES, esiaAccessTokenClaims, jwtAccessTokenCustomizer, resourceIndicatorsFeature } from './resource-server.ts';
 import { IDA_DISCOVERY } from '../trust/verified-claims.ts';
@@ -70,6 +71,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // without offline_access it ends with the citizen's session.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     findAccount: createFindAccount(db),
+    loadExistingGrant: createLoadExistingGrant(db, deps.clock),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(db) },
     // ESIA's way of asking for a confirmed account (person_filter=conf_acc, base64url-encoded).
     extraParams: ['person_filter'],
@@ -140,6 +142,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     (ctx.state.log ?? deps.logger).error({ err: error }, 'oidc server_error');
   });
+  trackGrantUse(provider, db, deps.clock, (error) => deps.logger.warn({ err: error }, 'could not record grant use'));
   provider.on('backchannel.error', (ctx: KoaContextWithOIDC, error: Error, client: { clientId: string }) => {
     (ctx?.state?.log ?? deps.logger).warn({ err: { message: error.message }, clientId: client?.clientId }, 'back-channel logout failed');
   });

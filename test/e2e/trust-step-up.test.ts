@@ -41,7 +41,7 @@ describe('trust-level step-up', () => {
           const loginPage = await openAuthorization(browser, start);
           const next = await submitLogin(browser, loginPage, citizens[actual].login, citizens[actual].password, rp.redirectUri);
           if (enough) {
-            const page = next.url.startsWith(rp.redirectUri) ? next : await browser.submit(formAction(next, '/confirm'), {}, (u) => u.startsWith(rp.redirectUri));
+            const page = next.url.startsWith(rp.redirectUri) ? next : await browser.submit(formAction(next, '/confirm'), { agree: 'yes' }, (u) => u.startsWith(rp.redirectUri));
             const tokens = await exchangeCode(config, start, new URL(page.url));
             expect(tokens.claims()!.acr).toBe(actual);
             return;

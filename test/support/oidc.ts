@@ -49,7 +49,7 @@ export async function submitLogin(browser: BrowserSession, page: Page, login: st
 }
 
 export async function submitConsent(browser: BrowserSession, page: Page, redirectUri: string, decision: 'confirm' | 'abort' = 'confirm'): Promise<Page> {
-  return browser.submit(formAction(page, `/${decision}`), {}, (url) => url.startsWith(redirectUri));
+  return browser.submit(formAction(page, `/${decision}`), decision === 'confirm' ? { agree: 'yes' } : {}, (url) => url.startsWith(redirectUri));
 }
 
 /** Login then consent (when asked): returns the callback URL the RP receives. */
