@@ -31,6 +31,7 @@ import { createBearerAuthenticator } from './rest/bearer.ts';
 import { personApiRoutes } from './rest/person.routes.ts';
 import { publicJwk } from './oidc/keys.ts';
 import { esiaScopeGuard } from './oidc/scope-guard.ts';
+import { countIssuedTokens, metricsEndpoint, metricsMiddleware, type Metrics } from './http/metrics.ts';
 
 /**
  * Paths whose forms are parsed and CSRF-checked before any area's route runs. Registration inside
@@ -49,6 +50,7 @@ export interface IdpDeps {
   secretBox: SecretBox;
   signingKeys: JWK[];
   codeHashKey: Buffer;
+  metrics: Metrics;
 }
 
 /** What every page area's routes receive. */
@@ -73,6 +75,9 @@ export function createIdpApp(deps: IdpDeps): Provider {
   const views = createViews({ cache: deps.config.production });
   const provider = createProvider({ ...deps, views });
   provider.use(requestContext(deps.logger, { trustProxy: deps.config.trustProxy }));
+  provider.use(metricsMiddleware(deps.metrics));
+  provider.use(metricsEndpoint(deps.metrics, deps.config.metricsToken));
+  countIssuedTokens(provider, deps.metrics);
   provider.use(securityHeaders({ production: deps.config.production }));
   // Our pages' errors and unknown paths; oidc-provider renders its own endpoints' errors (renderError).
   provider.use(errorHandler(views));

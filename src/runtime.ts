@@ -9,6 +9,7 @@ import type { ValidateClientMetadata } from './oidc/clients.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { createIdpApp } from './app.ts';
+import { createMetrics } from './http/metrics.ts';
 
 export interface IdpRuntime {
   config: Config;
@@ -47,7 +48,8 @@ export async function createIdpRuntime(
     const hasher = createPasswordHasher(config.argon2);
     // oidc-provider fixes its keys at construction, so a key rotation builds a fresh app. All its
     // state lives in the database, so nothing is lost by swapping.
-    const build = (signingKeys: typeof secrets.signingKeys) => createIdpApp({ config, db: database.db, clock, logger, hasher, ...secrets, signingKeys });
+    const metrics = createMetrics({ db: database.db, pool: database.pool });
+    const build = (signingKeys: typeof secrets.signingKeys) => createIdpApp({ config, db: database.db, clock, logger, hasher, metrics, ...secrets, signingKeys });
     let provider = build(secrets.signingKeys);
     let handler = provider.callback();
     let fingerprint = keySetFingerprint(secrets.signingKeys);

@@ -52,6 +52,7 @@ const envSchema = z.object({
   REGISTRY_FAILURE_RATE: z.coerce.number().min(0).max(1).optional().transform((v) => v ?? 0),
   REGISTRY_POLL_MS: int(1000, 50, 600_000),
   PRIVATE_NETWORK_HOSTS: z.string().optional().transform((v) => v?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  METRICS_TOKEN: z.string().min(16).optional(),
   KEYS_REFRESH_SECONDS: int(30, 0, 3600),
   KEY_PUBLISH_SECONDS: int(600, 0, 7 * 24 * 3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default(defaults.logLevel),
@@ -91,6 +92,8 @@ export interface Config {
   registry: { latencyMs: number; failureRate: number; pollMs: number };
   /** Signing keys: how often each instance looks for rotated keys, and how long a staged key is published before it may sign. */
   keys: { refreshSeconds: number; publishSeconds: number };
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -177,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     runWorkers: e.RUN_WORKERS,
     registry: { latencyMs: e.REGISTRY_LATENCY_MS, failureRate: e.REGISTRY_FAILURE_RATE, pollMs: e.REGISTRY_POLL_MS },
     keys: { refreshSeconds: e.KEYS_REFRESH_SECONDS, publishSeconds: e.KEY_PUBLISH_SECONDS },
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -61,4 +61,17 @@ describe('operations and HTTP basics', () => {
       expect(log).not.toContain(secret);
     }
   });
+
+  it('serves Prometheus metrics: latency by route, logins by outcome, tokens by grant, pool and outbox', async () => {
+    const response = await fetch(`${idp.issuer}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/esia_http_request_duration_seconds_bucket\{[^}]*route="token"[^}]*\}/);
+    expect(text).toMatch(/esia_logins_total\{outcome="success"\} [1-9]/);
+    expect(text).toMatch(/esia_tokens_issued_total\{grant_type="authorization_code"\} [1-9]/);
+    expect(text).toMatch(/esia_db_pool_connections\{state="total"\} \d+/);
+    expect(text).toMatch(/esia_outbox_backlog \d+/);
+    expect(text).toContain('esia_rate_limit_rejections_total');
+  });
 });
