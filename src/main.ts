@@ -8,6 +8,9 @@ import { createLogger } from './shared/logger.ts';
 import { listen, shutdownGracefully } from './http/server.ts';
 import { startOutboxWorker } from './notifications/outbox.worker.ts';
 import { createChannels } from './notifications/channels.ts';
+import { startRegistryCheckWorker } from './verification/registry-check.worker.ts';
+import { createMockRegistries, loadMockRegistrySeed } from './verification/mock-registries.ts';
+import { fileURLToPath } from 'node:url';
 
 /** Reads config → opens the database → migrates → serves the IdP (and the mock Mos.ru in demo mode). */
 async function main(): Promise<void> {
@@ -35,8 +38,16 @@ async function main(): Promise<void> {
   const outbox = config.runWorkers
     ? startOutboxWorker({ db: runtime.database.db, clock: runtime.clock, logger: logger.child({ worker: 'outbox' }), channels: createChannels(config.notifications, logger), pollMs: config.notifications.pollMs })
     : undefined;
+  const registryWorker = config.runWorkers
+    ? startRegistryCheckWorker({
+        db: runtime.database.db, clock: runtime.clock, logger: logger.child({ worker: 'registry-checks' }), pollMs: config.registry.pollMs,
+        // The only StateRegistries implementation is the mock; a real МВД/СФР client would plug in here.
+        registries: createMockRegistries({ db: runtime.database.db, latencyMs: config.registry.latencyMs, failureRate: config.registry.failureRate }),
+      })
+    : undefined;
 
   if (config.demo) {
+    await loadMockRegistrySeed(runtime.database.db, fileURLToPath(new URL('../config/mock-registry.json', import.meta.url)));
     const demo = await seedDemoData(runtime.database.db, runtime.hasher, runtime.secrets.secretBox, runtime.validateClient, config.mosru.url);
     const { createMosruApp } = await import('./mosru/app.ts');
     const mosru = createMosruApp({
@@ -54,6 +65,7 @@ async function main(): Promise<void> {
     stopPruning();
     stopKeyRefresh();
     await outbox?.stop();
+    await registryWorker?.stop();
     await runtime.close();
   }, logger);
 }

@@ -71,7 +71,7 @@ export function accountRoutes({ provider, db, views, issuer, secureCookies }: Ac
   return router;
 }
 
-/** Only our own account pages: never an absolute URL or `//host` (open redirect). */
+/** Only our own account and operator pages: never an absolute URL or `//host` (open redirect). */
 export function safeReturnPath(value: unknown): string {
-  return typeof value === 'string' && /^\/account(\/[\w\-/]*)?(\?[\w\-=&%.]*)?$/.test(value) ? value : '/account';
+  return typeof value === 'string' && /^\/(account|operator)(\/[\w\-/]*)?(\?[\w\-=&%.]*)?$/.test(value) ? value : '/account';
 }

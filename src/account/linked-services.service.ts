@@ -5,6 +5,7 @@ import type { Clock } from '../shared/clock.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { findGrantIds } from '../oidc/grants.ts';
 import { ACCOUNT_CLIENT_ID } from './account-session.ts';
+import { sendBackchannelLogout } from '../sessions/backchannel-logout.ts';
 
 /** A service the citizen let in: what it receives, since when, and when it last used it. */
 export interface LinkedService {
@@ -73,8 +74,6 @@ export async function disconnectService(
 
 /** Sends a logout token for each of the citizen's sessions that signed in to the client. */
 async function notifyBackchannel(provider: Provider, db: Db, oid: string, clientId: string): Promise<boolean> {
-  const client = await provider.Client.find(clientId);
-  if (!client?.backchannelLogoutUri) return false;
   const sessions = await db
     .selectFrom('oidc_payloads')
     .select(sql<Record<string, { sid?: string }>>`payload->'authorizations'`.as('authorizations'))
@@ -82,9 +81,5 @@ async function notifyBackchannel(provider: Provider, db: Db, oid: string, client
     .where(sql<string>`payload->>'accountId'`, '=', oid)
     .execute();
   const sids = sessions.map((s) => s.authorizations?.[clientId]?.sid).filter((sid): sid is string => typeof sid === 'string');
-  if (sids.length === 0) sids.push('');
-  // Client#backchannelLogout is oidc-provider's own (signs and posts the logout token); its types omit it.
-  const notify = (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<unknown> }).backchannelLogout.bind(client);
-  const results = await Promise.allSettled(sids.map((sid) => notify(oid, sid)));
-  return results.some((r) => r.status === 'fulfilled');
+  return sendBackchannelLogout(provider, clientId, oid, sids);
 }

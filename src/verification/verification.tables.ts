@@ -49,3 +49,5 @@ export interface ConfirmationLettersTable {
   created_at: ColumnType<Date, Date | undefined, never>;
   expires_at: Date;
 }
+
+export type ConfirmationLetter = Selectable<ConfirmationLettersTable>;

@@ -123,7 +123,7 @@ describe('authorization: unhappy paths', () => {
     const browser = new BrowserSession();
     const loginPage = await openAuthorization(browser, start);
     const consentPage = await submitLogin(browser, loginPage, citizen.login, citizen.password, rp.redirectUri);
-    expect(consentPage.html).toContain('Разрешить');
+    expect(consentPage.html).toContain('Подтвердить');
     const back = await submitConsent(browser, consentPage, rp.redirectUri, 'abort');
     expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
   });

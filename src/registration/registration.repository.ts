@@ -1,0 +1,57 @@
+import type { Selectable } from 'kysely';
+import type { DbOrTrx } from '../db/database.ts';
+import type { ContactKind, RegistrationFlowsTable } from './registration.table.ts';
+
+export type RegistrationFlow = Selectable<RegistrationFlowsTable>;
+
+export interface NewRegistrationFlow {
+  lastName: string;
+  firstName: string;
+  middleName: string | null;
+  contactKind: ContactKind;
+  contactValue: string;
+  passwordHash: string;
+  interactionUid: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export async function insertRegistrationFlow(db: DbOrTrx, input: NewRegistrationFlow): Promise<RegistrationFlow> {
+  return db
+    .insertInto('registration_flows')
+    .values({
+      last_name: input.lastName,
+      first_name: input.firstName,
+      middle_name: input.middleName,
+      contact_kind: input.contactKind,
+      contact_value: input.contactValue,
+      password_hash: input.passwordHash,
+      interaction_uid: input.interactionUid,
+      created_at: input.createdAt,
+      expires_at: input.expiresAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findRegistrationFlow(db: DbOrTrx, id: string): Promise<RegistrationFlow | undefined> {
+  return db.selectFrom('registration_flows').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** SELECT … FOR UPDATE: the confirming request holds the flow until it commits. */
+export async function lockRegistrationFlow(db: DbOrTrx, id: string): Promise<RegistrationFlow | undefined> {
+  return db.selectFrom('registration_flows').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/**
+ * A finished flow forgets the password hash: the citizen's row has it now, and a copy left here
+ * would outlive the next password change.
+ */
+export async function completeRegistrationFlow(db: DbOrTrx, id: string, citizenOid: string): Promise<void> {
+  await db.updateTable('registration_flows').set({ state: 'completed', citizen_oid: citizenOid, password_hash: '' }).where('id', '=', id).execute();
+}
+
+/** The only way a registration fails: the contact turned out to belong to an account already. */
+export async function failRegistrationFlow(db: DbOrTrx, id: string): Promise<void> {
+  await db.updateTable('registration_flows').set({ state: 'failed', password_hash: '' }).where('id', '=', id).where('state', '=', 'awaiting_code').execute();
+}
