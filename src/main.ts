@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { ConfigError, loadConfig } from './config/config.ts';
+import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { MosruDatabase } from './mosru/mosru.tables.ts';
+import type { Logger } from './shared/logger.ts';
 import { createIdpRuntime } from './runtime.ts';
 import { seedDemoData } from './demo/seed.ts';
 import { startPruning } from './oidc/prune.ts';
@@ -49,16 +52,8 @@ async function main(): Promise<void> {
   if (config.demo) {
     await loadMockRegistrySeed(runtime.database.db, fileURLToPath(new URL('../config/mock-registry.json', import.meta.url)));
     const demo = await seedDemoData(runtime.database.db, runtime.hasher, runtime.secrets.secretBox, runtime.validateClient, config.mosru.url);
-    const { createMosruApp } = await import('./mosru/app.ts');
-    const mosru = createMosruApp({
-      baseUrl: config.mosru.url,
-      idpIssuer: config.issuer,
-      clientId: demo.mosruClient.clientId,
-      clientSecret: demo.mosruClient.clientSecret,
-      logger: logger.child({ app: 'mosru' }),
-    });
-    servers.push(await listen(mosru.callback(), config.mosru.port, config.host));
-    printDemo(config.issuer, config.mosru.url, demo.citizens);
+    const mosruAccounts = await startMosru(runtime, config, demo.mosruClient, logger, servers);
+    printDemo(config.issuer, config.mosru.url, demo.citizens, mosruAccounts);
   }
 
   shutdownGracefully(servers, async () => {
@@ -68,6 +63,39 @@ async function main(): Promise<void> {
     await registryWorker?.stop();
     await runtime.close();
   }, logger);
+}
+
+/**
+ * The mock Mos.ru beside the IdP (demo mode): its own app, port and schema (`mosru`) on the same
+ * database pool. It talks to the IdP only over HTTP, like any relying party.
+ */
+async function startMosru(
+  runtime: Awaited<ReturnType<typeof createIdpRuntime>>,
+  config: Config,
+  client: { clientId: string; clientSecret: string },
+  logger: Logger,
+  servers: http.Server[],
+) {
+  const [{ createMosruApp }, { migrateMosru }, { seedMosruDemo }] = await Promise.all([
+    import('./mosru/app.ts'),
+    import('./mosru/migrate.ts'),
+    import('./mosru/demo.ts'),
+  ]);
+  // Never destroyed on its own: runtime.close() ends the shared pool.
+  const mosruDb = new Kysely<MosruDatabase>({ dialect: new PostgresDialect({ pool: runtime.database.pool }) });
+  await migrateMosru(mosruDb);
+  const accounts = await seedMosruDemo(mosruDb);
+  const mosru = createMosruApp({
+    baseUrl: config.mosru.url,
+    idpIssuer: config.issuer,
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    logger: logger.child({ app: 'mosru' }),
+    db: mosruDb,
+    minTrustLevel: 'standard',
+  });
+  servers.push(await listen(mosru.callback(), config.mosru.port, config.host));
+  return accounts;
 }
 
 /** Notices keys rotated through another instance or the CLI. */
@@ -80,7 +108,12 @@ function startKeyRefresh(runtime: Awaited<ReturnType<typeof createIdpRuntime>>, 
   return () => clearInterval(timer);
 }
 
-function printDemo(issuer: string, mosruUrl: string, citizens: Array<{ lastName: string; firstName: string; phone: string; email: string; password: string; trustLevel: string }>) {
+function printDemo(
+  issuer: string,
+  mosruUrl: string,
+  citizens: Array<{ lastName: string; firstName: string; phone: string; email: string; password: string; trustLevel: string }>,
+  mosruAccounts: Array<{ email: string; lastName: string; firstName: string; password: string; journey: string }>,
+) {
   const lines = [
     '',
     'Demo mode (DEMO=0 to run the IdP alone):',
@@ -88,6 +121,9 @@ function printDemo(issuer: string, mosruUrl: string, citizens: Array<{ lastName:
     `  Mock Mos.ru  ${mosruUrl}`,
     '  Demo citizens (login by phone or e-mail):',
     ...citizens.map((c) => `    ${c.trustLevel.padEnd(10)} ${c.lastName} ${c.firstName}  +${c.phone} / ${c.email}  password: ${c.password}`),
+    '  Mos.ru accounts:',
+    ...mosruAccounts.map((a) => `    ${a.email.padEnd(22)} ${a.lastName} ${a.firstName}  password: ${a.password}  — ${a.journey}`),
+    `  Development outbox (SMS and e-mail codes): ${issuer}/dev/outbox`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -2,12 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import { authRoutes } from './auth.routes.ts';
+import { csrfProtection } from './csrf.ts';
 import { createIdpClient, describeError, IdpUnavailableError } from './idp.client.ts';
-import { mosruRoutes } from './mosru.routes.ts';
-import { createLoginTransactionStore, createSessionStore } from './session.store.ts';
+import type { MosruDatabase } from './mosru.tables.ts';
+import { servicesRoutes } from './services.routes.ts';
+import { settingsRoutes } from './settings.routes.ts';
+import { createTokenSealer } from './token-sealer.ts';
+import type { TrustLevel } from './trust-level.ts';
 import { createMosruViews, type RenderView } from './views.ts';
+import { loadSession, type MosruDeps } from './web.ts';
 
 export interface MosruOptions {
   /** Where browsers reach Mos.ru, without a trailing slash: redirect and post-logout URIs derive from it. */
@@ -16,23 +24,47 @@ export interface MosruOptions {
   clientId: string;
   clientSecret: string;
   logger: Logger;
-  /** Space-separated scopes to ask for. */
-  scopes?: string;
+  /** Mos.ru's tables (schema `mosru`; run `migrateMosru` first). May share the IdP's pool, never its tables. */
+  db: Kysely<MosruDatabase>;
+  /** The lowest IdP trust level Mos.ru accepts, sent as `acr_values`; `standard` by default. */
+  minTrustLevel?: TrustLevel;
+  /** Space-separated scopes for «Подключить Госуслуги». */
+  bindScopes?: string;
+  /** Space-separated scopes for «Войти через Госуслуги». */
+  loginScopes?: string;
+  /** 32 bytes sealing stored refresh tokens; derived from the client secret when absent. */
+  tokenKey?: Buffer;
   clock?: Clock;
 }
 
-export const DEFAULT_SCOPES = 'openid fullname email mobile';
+/** The data Mos.ru services use, and `offline_access`: a binding outlives the citizen's IdP session. */
+export const DEFAULT_BIND_SCOPES = 'openid fullname birthdate gender snils id_doc addresses mobile email offline_access';
+/** Enough to recognise a bound citizen or to fill in a new account's form. */
+export const DEFAULT_LOGIN_SCOPES = 'openid fullname birthdate gender snils id_doc addresses mobile email';
+
+/** Server-to-server and probe paths: no browser session, no CSRF cookie. */
+const MACHINE_PATHS = ['/backchannel-logout', '/healthz'];
 
 /**
- * The mock Mos.ru: a relying party with its own port, cookies (`mosru_*`), pages and state. It
+ * The mock Mos.ru: a relying party with its own port, cookies (`mosru_*`), pages and tables. It
  * knows the IdP only by its issuer URL and client credentials, and talks to it only over HTTP.
  */
 export function createMosruApp(options: MosruOptions): Koa {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const clock = options.clock ?? systemClock;
   const secureCookies = new URL(baseUrl).protocol === 'https:';
   const render = createMosruViews();
-  const idp = createIdpClient({ issuer: options.idpIssuer, clientId: options.clientId, clientSecret: options.clientSecret, logger: options.logger });
+  const deps: MosruDeps = {
+    baseUrl,
+    db: options.db,
+    clock: options.clock ?? systemClock,
+    idp: createIdpClient({ issuer: options.idpIssuer, clientId: options.clientId, clientSecret: options.clientSecret, logger: options.logger }),
+    sealer: createTokenSealer({ tokenKey: options.tokenKey, clientSecret: options.clientSecret }),
+    render,
+    secureCookies,
+    minTrustLevel: options.minTrustLevel ?? 'standard',
+    bindScopes: options.bindScopes ?? DEFAULT_BIND_SCOPES,
+    loginScopes: options.loginScopes ?? DEFAULT_LOGIN_SCOPES,
+  };
 
   const app = new Koa();
   // An https base URL on a plain-HTTP server means a TLS-terminating proxy in front; Koa must
@@ -43,18 +75,15 @@ export function createMosruApp(options: MosruOptions): Koa {
   app.use(requestLog(options.logger));
   app.use(securityHeaders(new URL(options.idpIssuer).origin));
   app.use(errorPages(render));
-  const routes = mosruRoutes({
-    baseUrl,
-    scopes: options.scopes ?? DEFAULT_SCOPES,
-    idp,
-    transactions: createLoginTransactionStore(clock),
-    sessions: createSessionStore(clock),
-    render,
-    secureCookies,
-  });
   app.use(assetRoutes().routes());
-  app.use(routes.routes());
-  app.use(routes.allowedMethods());
+  app.use(bodyParser({ enableTypes: ['form'], formLimit: '64kb' }));
+  app.use(csrfProtection({ secure: secureCookies, exempt: MACHINE_PATHS }));
+  const session = loadSession(deps);
+  app.use((ctx, next) => (MACHINE_PATHS.includes(ctx.path) ? next() : session(ctx, next)));
+  for (const router of [authRoutes(deps), settingsRoutes(deps), servicesRoutes(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
   return app;
 }
 

@@ -1,158 +1,153 @@
-import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../shared/clock.ts';
+import type { Account, LoginPurpose, MosruDatabase, PendingProfile } from './mosru.tables.ts';
+import { randomToken, tokenId } from './tokens.ts';
 
 /**
- * Server-side state of the mock Mos.ru, kept IN MEMORY for this first version: a restart signs
- * everybody out and a second instance would not see the first one's sessions. Persistent tables
- * (with the same shape) come with a later issue; the routes only see the two store interfaces.
+ * Server-side state of a browser at Mos.ru, in the `mosru` tables: sessions, the login
+ * transactions that wait for the IdP's callback, and registrations started through Госуслуги.
+ * The cookie holds a random value; the table holds its SHA-256. Expired rows are ignored on read
+ * and swept now and then.
  */
+type Db = Kysely<MosruDatabase>;
 
-/** What /login must remember until /callback: the checks openid-client needs. Ten minutes at most. */
+export const LOGIN_TRANSACTION_TTL_MS = 10 * 60_000;
+export const PENDING_REGISTRATION_TTL_MS = 30 * 60_000;
+export const SESSION_TTL_MS = 8 * 60 * 60_000;
+
 export interface LoginTransaction {
+  purpose: LoginPurpose;
   state: string;
   nonce: string;
   codeVerifier: string;
-  expiresAt: number;
+  accountId: string | null;
 }
 
 export interface MosruSession {
-  id: string;
-  /** The citizen's OID (`sub` of the ID token). */
-  sub: string;
-  /** The IdP session id (`sid` of the ID token): back-channel logout names the session by it. */
-  sid: string | undefined;
-  name: string;
-  /** What the userinfo endpoint returned, shown on the home page. */
-  claims: Record<string, unknown>;
-  /** Kept for RP-initiated logout (`id_token_hint`) only. */
+  account: Account;
+  oidcSub: string | null;
+  oidcSid: string | null;
+  idToken: string | null;
+}
+
+export interface PendingRegistration {
+  oid: string;
+  oidcSid: string | null;
   idToken: string;
-  /** Revoked at the IdP when the citizen signs out here. */
-  refreshToken: string | undefined;
-  /** Guards POST /logout. */
-  csrfToken: string;
-  createdAt: number;
-  expiresAt: number;
+  profile: PendingProfile;
 }
 
-export const LOGIN_TRANSACTION_TTL_MS = 10 * 60_000;
-export const SESSION_TTL_MS = 8 * 60 * 60_000;
-// Anyone can start logins; a bound keeps a /login flood from growing the heap without limit.
-const MAX_TRANSACTIONS = 10_000;
-const MAX_SESSIONS = 100_000;
-
-export function randomId(): string {
-  return randomBytes(32).toString('base64url');
+/** Stores the transaction and returns the cookie value naming it. */
+export async function createLoginTransaction(db: Db, clock: Clock, data: LoginTransaction): Promise<string> {
+  const token = randomToken();
+  await db
+    .insertInto('mosru.login_transactions')
+    .values({
+      id: tokenId(token),
+      purpose: data.purpose,
+      state: data.state,
+      nonce: data.nonce,
+      code_verifier: data.codeVerifier,
+      account_id: data.accountId,
+      expires_at: new Date(clock.now().getTime() + LOGIN_TRANSACTION_TTL_MS),
+    })
+    .execute();
+  return token;
 }
 
-export interface LoginTransactionStore {
-  /** Stores the transaction under a new random id (the cookie value) and returns the id. */
-  create(data: Omit<LoginTransaction, 'expiresAt'>): string;
-  /** Returns the transaction once: it is deleted on read, so a callback cannot be replayed. */
-  take(id: string | undefined): LoginTransaction | undefined;
+/** The transaction, once: deleting it is the read, so two callbacks cannot both use it. */
+export async function takeLoginTransaction(db: Db, clock: Clock, token: string | undefined): Promise<LoginTransaction | undefined> {
+  if (!token) return undefined;
+  const row = await db.deleteFrom('mosru.login_transactions').where('id', '=', tokenId(token)).returningAll().executeTakeFirst();
+  if (!row || row.expires_at <= clock.now()) return undefined;
+  return { purpose: row.purpose, state: row.state, nonce: row.nonce, codeVerifier: row.code_verifier, accountId: row.account_id };
 }
 
-export interface SessionStore {
-  create(data: Omit<MosruSession, 'id' | 'csrfToken' | 'createdAt' | 'expiresAt'>): MosruSession;
-  find(id: string | undefined): MosruSession | undefined;
-  destroy(id: string | undefined): MosruSession | undefined;
-  /** Back-channel logout: ends the sessions of that IdP session (`sid`), or every session of `sub` when no sid is given. */
-  destroyMatching(match: { sub?: string; sid?: string }): number;
+export async function createSession(db: Db, clock: Clock, data: { accountId: string; oidcSub?: string; oidcSid?: string; idToken?: string }): Promise<string> {
+  const token = randomToken();
+  await db
+    .insertInto('mosru.sessions')
+    .values({
+      id: tokenId(token),
+      account_id: data.accountId,
+      oidc_sub: data.oidcSub ?? null,
+      oidc_sid: data.oidcSid ?? null,
+      id_token: data.idToken ?? null,
+      expires_at: new Date(clock.now().getTime() + SESSION_TTL_MS),
+    })
+    .execute();
+  return token;
 }
 
-export function createLoginTransactionStore(clock: Clock): LoginTransactionStore {
-  const transactions = new ExpiringMap<LoginTransaction>(clock, MAX_TRANSACTIONS);
-  return {
-    create(data) {
-      const id = randomId();
-      transactions.set(id, { ...data, expiresAt: clock.now().getTime() + LOGIN_TRANSACTION_TTL_MS });
-      return id;
-    },
-    take(id) {
-      const transaction = transactions.get(id);
-      if (id) transactions.delete(id);
-      return transaction;
-    },
-  };
+export async function findSession(db: Db, clock: Clock, token: string | undefined): Promise<MosruSession | undefined> {
+  if (!token) return undefined;
+  const row = await db
+    .selectFrom('mosru.sessions as s')
+    .innerJoin('mosru.accounts as a', 'a.id', 's.account_id')
+    .selectAll('a')
+    .select(['s.oidc_sub', 's.oidc_sid', 's.id_token'])
+    .where('s.id', '=', tokenId(token))
+    .where('s.expires_at', '>', clock.now())
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { oidc_sub, oidc_sid, id_token, ...account } = row;
+  return { account, oidcSub: oidc_sub, oidcSid: oidc_sid, idToken: id_token };
 }
 
-export function createSessionStore(clock: Clock): SessionStore {
-  const sessions = new ExpiringMap<MosruSession>(clock, MAX_SESSIONS);
-  return {
-    create(data) {
-      const now = clock.now().getTime();
-      const session: MosruSession = { ...data, id: randomId(), csrfToken: randomId(), createdAt: now, expiresAt: now + SESSION_TTL_MS };
-      sessions.set(session.id, session);
-      return session;
-    },
-    find(id) {
-      return sessions.get(id);
-    },
-    destroy(id) {
-      const session = sessions.get(id);
-      if (id) sessions.delete(id);
-      return session;
-    },
-    destroyMatching({ sub, sid }) {
-      if (!sub && !sid) return 0;
-      let count = 0;
-      for (const session of sessions.values()) {
-        const matches = sid ? session.sid === sid && (!sub || session.sub === sub) : session.sub === sub;
-        if (matches) {
-          sessions.delete(session.id);
-          count += 1;
-        }
-      }
-      return count;
-    },
-  };
+export async function destroySession(db: Db, token: string | undefined): Promise<void> {
+  if (token) await db.deleteFrom('mosru.sessions').where('id', '=', tokenId(token)).execute();
 }
 
-/** A Map whose entries stop existing at `expiresAt`; expired entries are swept as new ones arrive. */
-class ExpiringMap<T extends { expiresAt: number }> {
-  readonly #entries = new Map<string, T>();
-  readonly #clock: Clock;
-  readonly #max: number;
-  #nextSweep = 0;
-
-  constructor(clock: Clock, max: number) {
-    this.#clock = clock;
-    this.#max = max;
+/** Back-channel logout: the sessions of that IdP session (`sid`), or every session of `sub` when no sid is given. */
+export async function destroySessionsOf(db: Db, match: { sub?: string; sid?: string }): Promise<number> {
+  if (!match.sub && !match.sid) return 0;
+  let query = db.deleteFrom('mosru.sessions');
+  if (match.sid) {
+    query = query.where('oidc_sid', '=', match.sid);
+    if (match.sub) query = query.where('oidc_sub', '=', match.sub);
+  } else {
+    query = query.where('oidc_sub', '=', match.sub!);
   }
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
 
-  get(key: string | undefined): T | undefined {
-    if (!key) return undefined;
-    const entry = this.#entries.get(key);
-    if (entry && entry.expiresAt <= this.#clock.now().getTime()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
+export async function createPendingRegistration(db: Db, clock: Clock, data: PendingRegistration): Promise<string> {
+  const token = randomToken();
+  await db
+    .insertInto('mosru.pending_registrations')
+    .values({
+      id: tokenId(token),
+      oid: data.oid,
+      oidc_sid: data.oidcSid,
+      id_token: data.idToken,
+      profile: JSON.stringify(data.profile),
+      expires_at: new Date(clock.now().getTime() + PENDING_REGISTRATION_TTL_MS),
+    })
+    .execute();
+  return token;
+}
 
-  set(key: string, value: T): void {
-    this.#sweep();
-    // Insertion order is age order: past the bound, the oldest entry goes first.
-    while (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
-    this.#entries.set(key, value);
-  }
+export async function findPendingRegistration(db: Db, clock: Clock, token: string | undefined): Promise<PendingRegistration | undefined> {
+  if (!token) return undefined;
+  const row = await db
+    .selectFrom('mosru.pending_registrations')
+    .selectAll()
+    .where('id', '=', tokenId(token))
+    .where('expires_at', '>', clock.now())
+    .executeTakeFirst();
+  return row && { oid: row.oid, oidcSid: row.oidc_sid, idToken: row.id_token, profile: row.profile };
+}
 
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
+export async function deletePendingRegistration(db: Db, token: string): Promise<boolean> {
+  const result = await db.deleteFrom('mosru.pending_registrations').where('id', '=', tokenId(token)).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
 
-  *values(): IterableIterator<T> {
-    const now = this.#clock.now().getTime();
-    for (const entry of [...this.#entries.values()]) if (entry.expiresAt > now) yield entry;
-  }
-
-  #sweep(): void {
-    const now = this.#clock.now().getTime();
-    if (now < this.#nextSweep) return;
-    this.#nextSweep = now + 60_000;
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
-  }
+/** Removes expired rows; called now and then from requests rather than by a timer. */
+export async function sweepExpired(db: Db, clock: Clock): Promise<void> {
+  const now = clock.now();
+  await db.deleteFrom('mosru.sessions').where('expires_at', '<=', now).execute();
+  await db.deleteFrom('mosru.login_transactions').where('expires_at', '<=', now).execute();
+  await db.deleteFrom('mosru.pending_registrations').where('expires_at', '<=', now).execute();
 }
