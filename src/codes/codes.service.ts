@@ -45,18 +45,8 @@ export async function issueCode(trx: DbOrTrx, hash: CodeHasher, input: IssueCode
   // Serialise sends to one contact, so two racing requests cannot both slip under the hourly cap.
   await sql`SELECT pg_advisory_xact_lock(hashtext(${`code:${input.recipient}`}))`.execute(trx);
 
-  const latest = await trx
-    .selectFrom('one_time_codes')
-    .select('created_at')
-    .where('purpose', '=', input.purpose)
-    .where('flow_id', '=', input.flowId)
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (latest) {
-    const wait = Math.ceil((latest.created_at.getTime() + policy.resendAfterSeconds * 1000 - now.getTime()) / 1000);
-    if (wait > 0) throw new AppError('code.resend_too_soon', 429, 'wait before asking for another code', { retryAfterSeconds: wait });
-  }
+  const wait = await secondsUntilResend(trx, input);
+  if (wait > 0) throw new AppError('code.resend_too_soon', 429, 'wait before asking for another code', { retryAfterSeconds: wait });
 
   const hourAgo = new Date(now.getTime() - 3600_000);
   const recent = await trx
