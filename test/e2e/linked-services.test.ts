@@ -1,35 +1,27 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { startTestIdp, type TestIdp } from '../support/idp.ts';
 import { BrowserSession, discoverClient, exchangeCode, loginThrough, oidc, openAuthorization, startAuthorization, submitLogin } from '../support/oidc.ts';
 import { formAction } from '../support/browser-session.ts';
 import { csrfToken, signInToAccount } from '../support/account.ts';
+import { startBackchannelReceiver, type BackchannelReceiver } from '../support/backchannel.ts';
 
 describe('consent and «Связанные сервисы»', () => {
   let idp: TestIdp;
-  let receiver: http.Server;
-  const logoutTokens: string[] = [];
+  let receiver: BackchannelReceiver;
+  let logoutTokens: string[];
   let rp: { clientId: string; clientSecret?: string; redirectUri: string };
   let config: oidc.Configuration;
 
   beforeAll(async () => {
     idp = await startTestIdp();
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        logoutTokens.push(new URLSearchParams(body).get('logout_token') ?? '');
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    rp = await idp.makeClient({ name: 'Мос.ру', backchannelLogoutUri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/bcl` });
+    receiver = await startBackchannelReceiver();
+    logoutTokens = receiver.logoutTokens;
+    rp = await idp.makeClient({ name: 'Мос.ру', backchannelLogoutUri: receiver.url });
     config = await discoverClient(idp.issuer, rp);
   });
   afterAll(async () => {
-    receiver?.close();
+    await receiver?.close();
     await idp?.close();
   });
 
