@@ -7,7 +7,7 @@ import type { Clock } from './shared/clock.ts';
 import type { Logger } from './shared/logger.ts';
 import type { SecretBox } from './shared/secret-box.ts';
 import { createViews } from './http/views.ts';
-import { requestContext } from './http/request-context.ts';
+import { requestLog } from './shared/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -63,6 +63,7 @@ export interface PageDeps {
   views: Views;
   hasher: PasswordHasher;
   codeHasher: CodeHasher;
+  secretBox: SecretBox;
   secureCookies: boolean;
 }
 
@@ -74,7 +75,7 @@ export interface PageDeps {
 export function createIdpApp(deps: IdpDeps): Provider {
   const views = createViews({ cache: deps.config.production });
   const provider = createProvider({ ...deps, views });
-  provider.use(requestContext(deps.logger, { trustProxy: deps.config.trustProxy }));
+  provider.use(requestLog(deps.logger, { trustProxy: deps.config.trustProxy }));
   provider.use(metricsMiddleware(deps.metrics));
   provider.use(metricsEndpoint(deps.metrics, deps.config.metricsToken));
   countIssuedTokens(provider, deps.metrics);
@@ -92,7 +93,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   const secureCookies = deps.config.issuer.startsWith('https://');
   const pageDeps: PageDeps = {
     config: deps.config, provider, db: deps.db, clock: deps.clock, logger: deps.logger, views,
-    hasher: deps.hasher, codeHasher: createCodeHasher(deps.codeHashKey), secureCookies,
+    hasher: deps.hasher, codeHasher: createCodeHasher(deps.codeHashKey), secretBox: deps.secretBox, secureCookies,
   };
   const pages = new Router();
   pages.use(PAGE_PREFIXES, bodyParser({ enableTypes: ['form'], formLimit: '64kb' }), csrfProtection({ secure: secureCookies }));

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
@@ -6,6 +5,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import { requestLog } from '../shared/request-log.ts';
 import { authRoutes } from './auth.routes.ts';
 import { csrfProtection } from './csrf.ts';
 import { createIdpClient, describeError, IdpUnavailableError } from './idp.client.ts';
@@ -72,7 +72,7 @@ export function createMosruApp(options: MosruOptions): Koa {
   app.proxy = secureCookies;
   app.silent = true; // errors are logged by our handler, without tokens
 
-  app.use(requestLog(options.logger));
+  app.use(requestLog(options.logger, { trustProxy: false }));
   app.use(securityHeaders(new URL(options.idpIssuer).origin));
   app.use(errorPages(render));
   app.use(assetRoutes().routes());
@@ -85,25 +85,6 @@ export function createMosruApp(options: MosruOptions): Koa {
     app.use(router.allowedMethods());
   }
   return app;
-}
-
-/** A request id, a child logger carrying it, one line per request. Only the path: query strings carry codes. */
-function requestLog(logger: Logger): Middleware {
-  return async (ctx, next) => {
-    const requestId = randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ requestId });
-    ctx.set('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
-    try {
-      await next();
-    } finally {
-      if (ctx.path !== '/healthz') {
-        const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
-        ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, durationMs }, 'request');
-      }
-    }
-  };
 }
 
 /**

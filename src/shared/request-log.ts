@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import type { Logger } from '../shared/logger.ts';
+import type { Logger } from './logger.ts';
 
 const REQUEST_ID_PATTERN = /^[\w.\-]{8,128}$/;
 
 /**
- * Gives every request an id (kept from a trusted proxy's X-Request-Id), a child logger that
+ * Koa middleware for the IdP and the mock Mos.ru alike. Gives every request an id (kept from a trusted proxy's X-Request-Id), a child logger that
  * carries it, and one access-log line. Only the path is logged: query strings carry codes and tokens.
  */
-export function requestContext(logger: Logger, options: { trustProxy: boolean }): Middleware {
+export function requestLog(logger: Logger, options: { trustProxy: boolean }): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = options.trustProxy && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();

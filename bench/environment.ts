@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { sql } from 'kysely';
+import type { JWK } from 'jose';
+import { defaults } from '../config/defaults.ts';
+import type { DatabaseHandle } from '../src/db/create-db.ts';
+import { generateSigningKey } from '../src/oidc/keys.ts';
+import type { Cleanup } from './cleanup.ts';
+import { prepareBenchDatabase, type BenchDatabase } from './database.ts';
+import { startIdpProcess, type IdpProcess } from './idp-process.ts';
+import type { BenchOptions } from './options.ts';
+
+export interface BenchEnvironment {
+  database: BenchDatabase;
+  /** e.g. "PostgreSQL 15.20 at 127.0.0.1:5432". */
+  databaseLabel: string;
+  idp: IdpProcess;
+  /** The bench's own pool on the IdP's database, for seeding and table sizes. */
+  handle: DatabaseHandle;
+  /** What the IdP and the CLI get (secrets included). */
+  settings: Record<string, string>;
+  /** The settings worth printing (no secrets). */
+  publicSettings: Record<string, string>;
+  signingKey: JWK;
+  argon2: { memoryKib: number; timeCost: number; parallelism: number };
+  notes: string[];
+}
+
+/**
+ * A fresh database and the IdP serving it, each registered with `cleanup` as soon as it exists.
+ * Production-like: no demo data or mock Mos.ru, quiet logs, OWASP argon2id, explicit secrets and
+ * one RS256 key (as production must configure them), the default pool, pruning on — every 60 s,
+ * so it runs during the scenarios. NODE_ENV stays development: production would insist on an
+ * https issuer and an SMTP server.
+ */
+export async function startBenchEnvironment(options: BenchOptions, cleanup: Cleanup, progress: (message: string) => void): Promise<BenchEnvironment> {
+  const notes: string[] = [];
+  const database = await prepareBenchDatabase(options.database);
+  cleanup.add(() => database.drop());
+  progress(`using ${database.description}`);
+  if (database.note) {
+    notes.push(database.note);
+    progress(`NOTE: ${database.note}`);
+  }
+
+  const argon2 = defaults.argon2;
+  const signingKey = await generateSigningKey('RS256');
+  const publicSettings = {
+    NODE_ENV: 'development',
+    DEMO: '0',
+    LOG_LEVEL: 'warn',
+    ARGON2_MEMORY_KIB: String(argon2.memoryKib),
+    ARGON2_TIME_COST: String(argon2.timeCost),
+    ARGON2_PARALLELISM: String(argon2.parallelism),
+    PRUNE_INTERVAL_SECONDS: '60',
+  };
+  const settings = {
+    ...publicSettings,
+    ...database.env,
+    SIGNING_KEYS: JSON.stringify({ keys: [signingKey] }),
+    COOKIE_KEYS: randomBytes(32).toString('base64url'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+
+  progress('starting the IdP (node src/main.ts)');
+  const cpuProfDir = options.cpuProfDir && path.resolve(options.cpuProfDir);
+  const idp = await startIdpProcess(settings, { nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
+  cleanup.add(() => idp.stop(), () => idp.killNow());
+  if (cpuProfDir) notes.push(`the IdP ran under node --cpu-prof (profile in ${cpuProfDir}); profiling slows it down`);
+  progress(`IdP ready at ${idp.issuer} (pid ${idp.pid})`);
+
+  const handle = await database.connect();
+  cleanup.add(() => handle.close());
+  const { rows: [{ server_version: serverVersion }] } = await sql<{ server_version: string }>`SHOW server_version`.execute(handle.db);
+  const version = serverVersion.split(' ')[0];
+  const databaseLabel = database.engine === 'postgres' ? `PostgreSQL ${version} at ${database.location}` : `embedded PGlite (PostgreSQL ${version}) in the IdP process`;
+
+  return {
+    database, databaseLabel, idp, handle, settings, signingKey, argon2, notes,
+    publicSettings: { ...publicSettings, DATABASE_POOL_SIZE: String(defaults.databasePoolSize), SIGNING_KEYS: 'one RS256 2048-bit key' },
+  };
+}
