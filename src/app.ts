@@ -73,7 +73,7 @@ export interface PageDeps {
  * No I/O happens here, so tests mount exactly what production runs.
  */
 export function createIdpApp(deps: IdpDeps): Provider {
-  const views = createViews({ cache: deps.config.production });
+  const views = createViews();
   const provider = createProvider({ ...deps, views });
   provider.use(requestLog(deps.logger, { trustProxy: deps.config.trustProxy }));
   provider.use(metricsMiddleware(deps.metrics));

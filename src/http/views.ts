@@ -12,8 +12,9 @@ export interface Views {
   render(template: string, locale: Locale, context?: Record<string, unknown>): string;
 }
 
-export function createViews(options: { cache: boolean }): Views {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEW_DIRS, { noCache: !options.cache }), {
+/** Templates are compiled once per process (restart to see template edits). */
+export function createViews(): Views {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEW_DIRS), {
     autoescape: true,
     throwOnUndefined: false,
   });

@@ -22,10 +22,16 @@ export function createFindAccount(db: Db): FindAccount {
     if (!citizen) return undefined;
     return {
       accountId: citizen.oid,
-      async claims(_use, scope, requested) {
-        const scopes = new Set(scope.split(' '));
-        const wantsVerified = requested?.verified_claims !== undefined;
-        const record = await loadCitizenRecord(db, citizen, { documents: scopesNeedDocuments(scopes) || wantsVerified, addresses: scopesNeedAddresses(scopes) });
+      async claims(use, scope, requested) {
+        // With conformIdTokenClaims (the default) the ID token carries only the `openid` scope's
+        // claims plus what the `claims` parameter asks for: no need to load documents or addresses.
+        const scopes = use === 'id_token' ? new Set(['openid']) : new Set(scope.split(' '));
+        const asked = new Set(Object.keys(requested ?? {}));
+        const wantsVerified = asked.has('verified_claims');
+        const record = await loadCitizenRecord(db, citizen, {
+          documents: scopesNeedDocuments(scopes) || wantsVerified || asked.has('urn:esia:id_doc'),
+          addresses: scopesNeedAddresses(scopes) || asked.has('address') || asked.has('urn:esia:addresses'),
+        });
         const claims = citizenClaims(record);
         const session = token as { sid?: string; sessionUid?: string; amr?: string[] } | undefined;
         if (session?.sid ?? session?.sessionUid) claims['urn:esia:sid'] = session.sid ?? session.sessionUid;

@@ -8,7 +8,24 @@ import { findClientMetadata } from './clients.repository.ts';
  * oidc-provider's storage: one jsonb table for every model (sessions, codes, tokens, grants…),
  * with the fields it searches by lifted into indexed columns.
  */
+/**
+ * Client metadata is read on every token, introspection and authorization request; it changes only
+ * through the CLI, so each process keeps it for a few seconds (a removed client stops working on
+ * every instance within that time).
+ */
+const CLIENT_CACHE_MS = 10_000;
+
 export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): new (model: string) => Adapter {
+  const clients = new Map<string, { metadata: AdapterPayload | undefined; until: number }>();
+  const findClient = async (id: string): Promise<AdapterPayload | undefined> => {
+    const cached = clients.get(id);
+    if (cached && cached.until > Date.now()) return cached.metadata;
+    const metadata = (await findClientMetadata(db, secretBox, id)) as AdapterPayload | undefined;
+    if (clients.size > 1000) clients.clear();
+    clients.set(id, { metadata, until: Date.now() + CLIENT_CACHE_MS });
+    return metadata;
+  };
+
   return class PostgresAdapter implements Adapter {
     readonly model: string;
 
@@ -38,7 +55,7 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       // Clients live in their own table, managed by the CLI.
-      if (this.model === 'Client') return findClientMetadata(db, secretBox, id) as Promise<AdapterPayload | undefined>;
+      if (this.model === 'Client') return findClient(id);
       return this.findBy('id', id);
     }
 

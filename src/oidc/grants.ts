@@ -38,12 +38,22 @@ export async function findGrantIds(db: DbOrTrx, clock: Clock, accountId: string,
   return (await query.execute()).map((r) => r.id);
 }
 
-/** Remembers when a grant last issued tokens (fire-and-forget from provider events). */
+/** «Last used» is shown to the minute; writing it more often than this would only load the database. */
+const ACTIVITY_RESOLUTION_MS = 60_000;
+const ACTIVITY_MEMORY = 10_000;
+
+/** Remembers when a grant last issued tokens (fire-and-forget from provider events, at most once a minute per grant). */
 export function trackGrantUse(provider: Provider, db: Db, clock: Clock, onError: (error: unknown) => void): void {
+  const lastWritten = new Map<string, number>();
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grant = ctx.oidc.entities.Grant as { jti?: string; accountId?: string; clientId?: string } | undefined;
     if (!grant?.jti || !grant.accountId || !grant.clientId) return;
-    const row = { grant_id: grant.jti, citizen_oid: grant.accountId, client_id: grant.clientId, last_used_at: clock.now() };
+    const now = clock.now();
+    const previous = lastWritten.get(grant.jti);
+    if (previous !== undefined && now.getTime() - previous < ACTIVITY_RESOLUTION_MS) return;
+    if (lastWritten.size >= ACTIVITY_MEMORY) lastWritten.clear();
+    lastWritten.set(grant.jti, now.getTime());
+    const row = { grant_id: grant.jti, citizen_oid: grant.accountId, client_id: grant.clientId, last_used_at: now };
     db.insertInto('grant_activity')
       .values(row)
       .onConflict((oc) => oc.column('grant_id').doUpdateSet({ last_used_at: row.last_used_at }))
