@@ -1,3 +1,4 @@
+import { operatorsAddCommand, operatorsListCommand, operatorsRemoveCommand } from './commands/operators.command.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { isUniqueViolation, pgCode } from '../db/pg-errors.ts';
 import type { IdpRuntime } from '../runtime.ts';
@@ -21,6 +22,9 @@ export const COMMANDS: CliCommand[] = [
   keysRotateCommand,
   keysActivateCommand,
   keysPruneCommand,
+  operatorsAddCommand,
+  operatorsListCommand,
+  operatorsRemoveCommand,
   pruneCommand,
 ];
 

@@ -147,7 +147,7 @@ describe('operator CLI', { timeout: 120_000 }, () => {
     it('--help lists every command and exits 0', async () => {
       const run = await cli(undefined, '--help');
       expect(run.code).toBe(0);
-      for (const command of ['migrate', 'clients add', 'clients list', 'clients remove <id>', 'citizens add', 'keys list', 'prune']) {
+      for (const command of ['migrate', 'clients add', 'clients list', 'clients remove <id>', 'citizens add', 'keys list', 'operators add', 'prune']) {
         expect(run.stdout).toContain(`  ${command} `);
       }
       expect(run.stdout).toContain('--json');
@@ -334,6 +334,18 @@ describe('operator CLI', { timeout: 120_000 }, () => {
     });
   });
 
+  describe('operators', () => {
+    it('grants, lists and removes the operator role', async () => {
+      const target = await migratedDatabase();
+      const oid = String(json(await cli(target, ...CITIZEN, '--phone', '+7 916 555-33-44', '--json')).oid);
+      expect(ok(await cli(target, 'operators', 'add', '--oid', oid, '--centre', 'МФЦ Тверской'))).toContain(`OID ${oid} is now an operator at «МФЦ Тверской»`);
+      expect(json(await cli(target, 'operators', 'list', '--json'))).toEqual([expect.objectContaining({ citizenOid: oid, serviceCentre: 'МФЦ Тверской' })]);
+      expectFailure(await cli(target, 'operators', 'add', '--oid', '1999999999', '--centre', 'МФЦ'), 1, 'no citizen with OID 1999999999');
+      expect(ok(await cli(target, 'operators', 'remove', oid))).toContain('no longer an operator');
+      expectFailure(await cli(target, 'operators', 'remove', oid), 1, `OID ${oid} is not an operator`);
+    });
+  });
+
   describe('keys', () => {
     it('lists the keys a runtime generated: kid, alg, status and created, no key material', async () => {
       const target = await migratedDatabase();
@@ -409,8 +421,8 @@ describe('operator CLI', { timeout: 120_000 }, () => {
         { model: 'Session', id: 'live', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: inAnHour, consumed_at: null },
       ]).execute());
 
-      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 2 });
-      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s).\n');
+      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 2, deletedMessages: 0 });
+      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s) and 0 old outbox message(s).\n');
       const left = await withDatabase(target, (db) => db.selectFrom('oidc_payloads').select('id').execute());
       expect(left).toEqual([{ id: 'live' }]);
     });

@@ -5,6 +5,8 @@ import { CliError, UsageError, oneOf, optionalString, requiredString, stringList
 import { fields, table, timestamp } from '../output.ts';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+const TOKEN_PROFILES = ['oidc', 'esia'] as const;
+const SIGNING_ALGS = ['RS256', 'ES256', 'PS256'] as const;
 
 export const clientsAddCommand: CliCommand = {
   name: 'clients add',
@@ -20,6 +22,8 @@ export const clientsAddCommand: CliCommand = {
     ['--secret <secret>', 'Client secret, at least 32 characters (default: generated)'],
     ['--scopes "<scopes>"', 'Space-separated scopes it may ask for (default: all supported)'],
     ['--auth-method <method>', 'client_secret_basic (default) or client_secret_post'],
+    ['--token-profile <profile>', 'oidc (default) or esia: JWT access tokens for the person API, ESIA scope format'],
+    ['--signing-alg <alg>', 'RS256 (default), ES256 or PS256 for ID tokens and JWT access tokens'],
   ],
   description: ['Prints the client id and, only this once, the secret: it is stored sealed and never shown again.'],
   options: {
@@ -32,6 +36,8 @@ export const clientsAddCommand: CliCommand = {
     secret: { type: 'string' },
     scopes: { type: 'string' },
     'auth-method': { type: 'string' },
+    'token-profile': { type: 'string' },
+    'signing-alg': { type: 'string' },
   },
   async run(context, args) {
     const command = 'clients add';
@@ -45,6 +51,8 @@ export const clientsAddCommand: CliCommand = {
       clientSecret: optionalString(args, 'secret', command),
       scopes: optionalString(args, 'scopes', command),
       authMethod: oneOf(optionalString(args, 'auth-method', command), AUTH_METHODS, 'auth-method', command),
+      tokenProfile: oneOf(optionalString(args, 'token-profile', command), TOKEN_PROFILES, 'token-profile', command),
+      signingAlg: oneOf(optionalString(args, 'signing-alg', command), SIGNING_ALGS, 'signing-alg', command),
     };
     if (input.redirectUris.length === 0) throw new UsageError('--redirect-uri is required (at least one)', command);
     if (input.public && input.authMethod) throw new UsageError('--auth-method is for confidential clients; a public client authenticates with PKCE only', command);

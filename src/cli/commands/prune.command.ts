@@ -1,18 +1,22 @@
-import { pruneExpiredArtifacts } from '../../oidc/adapter.ts';
+import { pruneEverything } from '../../oidc/prune.ts';
 import { systemClock } from '../../shared/clock.ts';
 import type { CliCommand } from '../command.ts';
 
 export const pruneCommand: CliCommand = {
   name: 'prune',
-  summary: 'Delete expired OIDC artifacts (sessions, codes, tokens, grants)',
+  summary: 'Delete expired OIDC artifacts and old delivered messages',
   usage: '',
   description: [
-    'Deletes what oidc-provider stored and has since expired (more than a minute ago).',
+    'Deletes what oidc-provider stored and has since expired (more than a minute ago),',
+    'and outbox messages delivered or abandoned more than 30 days ago.',
     'The IdP does this by itself every PRUNE_INTERVAL_SECONDS; this runs it once, now.',
   ],
   options: {},
   async run(context) {
-    const deleted = await pruneExpiredArtifacts(await context.database(), systemClock);
-    return { json: { deleted }, text: `Deleted ${deleted} expired OIDC artifact(s).` };
+    const deleted = await pruneEverything(await context.database(), systemClock);
+    return {
+      json: { deleted: deleted.oidcArtifacts, deletedMessages: deleted.deliveredMessages },
+      text: `Deleted ${deleted.oidcArtifacts} expired OIDC artifact(s) and ${deleted.deliveredMessages} old outbox message(s).`,
+    };
   },
 };
