@@ -20,7 +20,8 @@ export const defaults = {
     idToken: 10800, // ID_TOKEN_TTL
     authorizationCode: 60, // AUTHORIZATION_CODE_TTL
     refreshToken: 30 * 24 * 3600, // REFRESH_TOKEN_TTL
-    session: 12 * 3600, // SESSION_TTL
+    session: 12 * 3600, // SESSION_TTL: absolute, counted from sign-in
+    sessionIdle: 30 * 60, // SESSION_IDLE_TTL: a session unused this long ends (sliding)
     interaction: 30 * 60, // INTERACTION_TTL
     grant: 365 * 24 * 3600, // GRANT_TTL
   },

@@ -20,6 +20,8 @@ import { csrfProtection } from './http/csrf.ts';
 import { accountRoutes } from './account/account.routes.ts';
 import { profileRoutes } from './account/profile.routes.ts';
 import { linkedServicesRoutes } from './account/linked-services.routes.ts';
+import { sessionsRoutes } from './sessions/sessions.routes.ts';
+import { sessionActivity } from './sessions/session-activity.ts';
 import { registrationRoutes } from './registration/registration.routes.ts';
 import { recoveryRoutes } from './recovery/recovery.routes.ts';
 import { verificationRoutes } from './verification/verification.routes.ts';
@@ -84,6 +86,10 @@ export function createIdpApp(deps: IdpDeps): Provider {
   provider.use(errorHandler(views));
   for (const router of [healthRoutes(deps.db), assetRoutes()]) provider.use(router.routes());
   provider.use(esiaScopeGuard(provider, deps.config.issuer));
+  provider.use(sessionActivity({
+    provider, db: deps.db, clock: deps.clock, logger: deps.logger,
+    limits: { idleSeconds: deps.config.ttl.sessionIdle, absoluteSeconds: deps.config.ttl.session },
+  }));
   const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
@@ -101,6 +107,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
     accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }),
     profileRoutes(pageDeps),
     linkedServicesRoutes(pageDeps),
+    sessionsRoutes(pageDeps),
     registrationRoutes(pageDeps),
     recoveryRoutes(pageDeps),
     verificationRoutes(pageDeps),

@@ -37,6 +37,7 @@ const envSchema = z.object({
   AUTHORIZATION_CODE_TTL: int(defaults.ttl.authorizationCode, 10, 600),
   REFRESH_TOKEN_TTL: int(defaults.ttl.refreshToken, 60),
   SESSION_TTL: int(defaults.ttl.session, 60),
+  SESSION_IDLE_TTL: int(defaults.ttl.sessionIdle, 60),
   INTERACTION_TTL: int(defaults.ttl.interaction, 60),
   GRANT_TTL: int(defaults.ttl.grant, 60),
   MIGRATE_ON_START: bool(defaults.migrateOnStart),
@@ -75,6 +76,8 @@ export interface Config {
   ttl: {
     accessToken: number; idToken: number; authorizationCode: number; refreshToken: number;
     session: number; interaction: number; grant: number;
+    /** A session unused this long ends (sliding); never longer than `session`, which counts from sign-in. */
+    sessionIdle: number;
   };
   migrateOnStart: boolean;
   trustProxy: boolean;
@@ -164,6 +167,8 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
       session: e.SESSION_TTL,
       interaction: e.INTERACTION_TTL,
       grant: e.GRANT_TTL,
+      // Sliding idle limit, never longer than the absolute lifetime counted from sign-in.
+      sessionIdle: Math.min(e.SESSION_IDLE_TTL, e.SESSION_TTL),
     },
     migrateOnStart: e.MIGRATE_ON_START,
     trustProxy: e.TRUST_PROXY,

@@ -9,6 +9,8 @@ import type { ContactChangeFlowsTable } from '../account/account.tables.ts';
 import type { ConfirmationLettersTable, MockRegistryPersonsTable, RegistryChecksTable } from '../verification/verification.tables.ts';
 import type { StaffRolesTable } from '../operator/operator.table.ts';
 import type { AuditEventsTable } from '../audit/audit.table.ts';
+import type { NotificationPreferencesTable, SessionDevicesTable } from '../sessions/sessions.tables.ts';
+import type { LoginAttemptsTable, LoginThrottlesTable, PendingLoginsTable, RateLimitsTable, RecoveryCodesTable, SecondFactorsTable } from '../security/security.tables.ts';
 
 /** Every table, composed from the areas that own them. */
 export interface Database {
@@ -30,6 +32,14 @@ export interface Database {
   confirmation_letters: ConfirmationLettersTable;
   staff_roles: StaffRolesTable;
   audit_events: AuditEventsTable;
+  second_factors: SecondFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  pending_logins: PendingLoginsTable;
+  login_throttles: LoginThrottlesTable;
+  rate_limits: RateLimitsTable;
+  login_attempts: LoginAttemptsTable;
+  session_devices: SessionDevicesTable;
+  notification_preferences: NotificationPreferencesTable;
 }
 
 export type Db = Kysely<Database>;

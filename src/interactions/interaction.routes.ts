@@ -1,12 +1,12 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
-import Provider, { errors, type InteractionResults } from 'oidc-provider';
+import type Provider from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { authenticateCitizen } from '../citizens/citizens.service.ts';
 import type { PasswordHasher } from '../citizens/passwords.ts';
 import { AppError } from '../shared/app-error.ts';
-import { pickLocale, translator } from '../http/i18n.ts';
+import { translator } from '../http/i18n.ts';
 import { ACCOUNT_CLIENT_ID } from '../account/account-session.ts';
 import { findCitizenByOid } from '../citizens/citizens.repository.ts';
 import type { TrustLevel } from '../citizens/citizen.table.ts';
@@ -15,28 +15,47 @@ import { insufficientLevelDescription } from '../trust/acr.ts';
 import { stepsToNextLevel } from '../trust/trust-levels.ts';
 import { loadTrustProgress } from '../trust/trust-progress.ts';
 import type { Views } from '../http/views.ts';
-
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+import type { CodeHasher } from '../codes/codes.service.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { SecretBox } from '../shared/secret-box.ts';
+import { loginWithPassword, type LoginSecurityDeps } from '../security/login.service.ts';
+import { requestedSecondFactors } from '../security/mfa-request.ts';
+import { bodyField, clientOf, finish, loadInteraction, localeOf, noStore, type Interaction } from './interaction-helpers.ts';
+import { isStepUp, secondFactorRoutes } from './second-factor.routes.ts';
+import { waitText } from '../security/wait-text.ts';
 
 export interface InteractionDeps {
   provider: Provider;
   db: Db;
   hasher: PasswordHasher;
   views: Views;
+  /**
+   * Second factor and brute-force limits (src/security). Always passed by createIdpApp; without it
+   * the login is the bare password check (kept only so app.ts can be wired separately).
+   */
+  security?: { clock: Clock; codeHasher: CodeHasher; secretBox: SecretBox };
 }
 
 /**
- * Our pages inside an OIDC authorization: login and consent. oidc-provider keeps the interaction
- * state (bound to the `_interaction` cookie); these routes only show pages and report results.
+ * Our pages inside an OIDC authorization: login (password, then the second factor when the account
+ * has one or the RP requires one) and consent. oidc-provider keeps the interaction state (bound to
+ * the `_interaction` cookie); these routes only show pages and report results.
  * What the RP must learn (the citizen said no) is finished as an OAuth error, not thrown.
  */
-export function interactionRoutes({ provider, db, hasher, views }: InteractionDeps): Router {
+export function interactionRoutes({ provider, db, hasher, views, security }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const securityDeps: (LoginSecurityDeps & { clock: Clock }) | undefined = security && { db, hasher, ...security };
 
   router.get('/', async (ctx) => {
     const interaction = await loadInteraction(provider, ctx);
     noStore(ctx);
+    if (interaction.prompt.name === 'login' && securityDeps && isStepUp(interaction)) {
+      // Signed in with the password alone, and the RP requires a second factor: ask only for that.
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${interaction.uid}/second-factor`);
+      return;
+    }
     if (interaction.prompt.name === 'login') {
       await renderLogin(ctx, interaction, { login: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '' });
       return;
@@ -59,9 +78,8 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
 
   router.post('/login', form, async (ctx) => {
     const interaction = await loadInteraction(provider, ctx, 'login');
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const login = typeof body.login === 'string' ? body.login.trim() : '';
-    const password = typeof body.password === 'string' ? body.password : '';
+    const login = bodyField(ctx, 'login').trim();
+    const password = bodyField(ctx, 'password');
     const t = translator(localeOf(interaction));
     if (!login || !password) {
       ctx.status = 400;
@@ -71,14 +89,50 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
       });
       return;
     }
-    const citizen = await authenticateCitizen(db, hasher, login, password);
-    if (!citizen) {
-      ctx.status = 401;
-      await renderLogin(ctx, interaction, { login, formError: t('login.invalid_credentials') });
+    if (!securityDeps) {
+      const citizen = await authenticateCitizen(db, hasher, login, password);
+      if (!citizen) {
+        ctx.status = 401;
+        await renderLogin(ctx, interaction, { login, formError: t('login.invalid_credentials') });
+        return;
+      }
+      await finish(ctx, provider, { login: { accountId: citizen.oid, amr: ['pwd'], acr: citizen.trust_level } }, false);
       return;
     }
-    await finish(ctx, provider, { login: { accountId: citizen.oid, amr: ['pwd'], acr: citizen.trust_level } }, false);
+
+    const outcome = await loginWithPassword(securityDeps, {
+      now: securityDeps.clock.now(), ip: ctx.ip, userAgent: ctx.get('user-agent'), client: await clientOf(provider, interaction),
+      interactionUid: interaction.uid, requestId: ctx.state.requestId, login, password,
+      secondFactorRequired: requestedSecondFactors(interaction.params.claims) !== undefined,
+    });
+    switch (outcome.outcome) {
+      case 'ip_limited':
+      case 'throttled': {
+        // The same page and status whether or not an account has this login.
+        const locked = outcome.outcome === 'throttled' && outcome.locked;
+        ctx.status = 429;
+        ctx.set('Retry-After', String(outcome.retryAfterSeconds));
+        await renderLogin(ctx, interaction, { login, formError: t(locked ? 'security.login.locked' : 'security.login.too_many', { wait: waitText(t, outcome.retryAfterSeconds) }) });
+        return;
+      }
+      case 'invalid':
+        ctx.status = 401;
+        await renderLogin(ctx, interaction, {
+          login,
+          formError: t('login.invalid_credentials'),
+          formNote: outcome.waitSeconds > 0 ? t('security.login.next_try', { wait: waitText(t, outcome.waitSeconds) }) : undefined,
+        });
+        return;
+      case 'second_factor':
+        ctx.status = 303;
+        ctx.redirect(`/interaction/${interaction.uid}/second-factor`);
+        return;
+      case 'signed_in':
+        await finish(ctx, provider, { login: { accountId: outcome.citizen.oid, amr: outcome.amr, acr: outcome.citizen.trust_level } }, false);
+    }
   });
+
+  if (securityDeps) secondFactorRoutes(router, { provider, views, security: securityDeps, form, renderLogin });
 
   router.post('/confirm', form, async (ctx) => {
     const interaction = await loadInteraction(provider, ctx, 'consent');
@@ -129,27 +183,14 @@ export function interactionRoutes({ provider, db, hasher, views }: InteractionDe
     ctx.body = views.render('consent.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, scopes: requestedScopes(interaction), formError });
   }
 
-  async function renderLogin(ctx: Context, interaction: Interaction, extra: { login: string; formError?: string; errors?: Record<string, string | undefined> }) {
-    const client = await provider.Client.find(String(interaction.params.client_id));
+  async function renderLogin(ctx: Context, interaction: Interaction, extra: LoginPageExtra) {
+    const client = await clientOf(provider, interaction);
+    noStore(ctx);
     ctx.type = 'html';
-    ctx.body = views.render('login.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, errors: {}, ...extra });
+    ctx.body = views.render('login.njk', localeOf(interaction), { uid: interaction.uid, clientName: client.name, errors: {}, ...extra });
   }
 
   return router;
-}
-
-/** The interaction bound to this browser's cookie, checked against the URL and the expected prompt. */
-async function loadInteraction(provider: Provider, ctx: Context, expectedPrompt?: string): Promise<Interaction> {
-  let interaction: Interaction;
-  try {
-    interaction = await provider.interactionDetails(ctx.req, ctx.res);
-  } catch (error) {
-    if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest) throw new AppError('error.session_expired', 400);
-    throw error;
-  }
-  if (interaction.uid !== ctx.params.uid) throw new AppError('error.session_expired', 400);
-  if (expectedPrompt && interaction.prompt.name !== expectedPrompt) throw new AppError('error.bad_request', 400, 'this step is already done');
-  return interaction;
 }
 
 /** Grants what the authorization asks for (scopes, claims, resources); returns the consent result. */
@@ -165,12 +206,6 @@ async function grantRequested(provider: Provider, interaction: Interaction): Pro
   for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
   return interaction.grantId ? {} : { grantId };
-}
-
-async function finish(ctx: Context, provider: Provider, result: InteractionResults, merge: boolean): Promise<void> {
-  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
-  ctx.status = 303;
-  ctx.redirect(redirectTo);
 }
 
 /** What the RP is told when the citizen goes back instead of finishing. */
@@ -189,10 +224,10 @@ function requestedScopes(interaction: Interaction): string[] {
   return scopes.includes('openid') ? ['openid', ...scopes.filter((s) => s !== 'openid')] : scopes;
 }
 
-function localeOf(interaction: Interaction) {
-  return pickLocale(interaction.params.ui_locales);
-}
-
-function noStore(ctx: Context) {
-  ctx.set('Cache-Control', 'no-store');
+export interface LoginPageExtra {
+  login: string;
+  formError?: string;
+  /** A second line under the error (e.g. when the next try is possible). */
+  formNote?: string;
+  errors?: Record<string, string | undefined>;
 }

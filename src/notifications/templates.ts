@@ -16,8 +16,10 @@ import type { TrustLevel } from '../citizens/citizen.table.ts';
  * - `contact_change_code` { code: string, contact?: 'phone' | 'email', ttlMinutes?: number } — sent to the NEW contact
  * - `letter_code`         { code: string, fullName?: string, expiresOn?: 'YYYY-MM-DD' } — a paper letter (channel `post`)
  * - `trust_level_changed` { level: 'simplified' | 'standard' | 'confirmed', previousLevel?: same }
- * - `security_notice`     { event: SecurityEvent | string, kind?: 'phone' | 'email', at?: ISO date-time } — `contact_changed`
- *                          and `contact_removed` take the contact's `kind`; unknown events get a generic sentence
+ * - `security_notice`     { event: SecurityEvent | string, kind?: 'phone' | 'email', at?: ISO date-time, device?: string } —
+ *                          `contact_changed` and `contact_removed` take the contact's `kind`; `new_device` may name the
+ *                          `device` ("Chrome, Windows, IP 203.0.113.7"); unknown events get a generic sentence
+ * - `login_code`          { code: string, ttlMinutes?: number } — the SMS code of a sign-in's second step
  */
 export type TemplateLocale = 'ru';
 
@@ -45,6 +47,10 @@ export const SECURITY_EVENTS = {
   access_recovered: 'Доступ к вашей учётной записи на Госуслугах восстановлен',
   second_factor_enabled: 'В вашей учётной записи на Госуслугах включён вход с подтверждением',
   second_factor_disabled: 'В вашей учётной записи на Госуслугах отключён вход с подтверждением',
+  recovery_codes_regenerated: 'Для вашей учётной записи на Госуслугах созданы новые резервные коды, прежние больше не действуют',
+  recovery_code_used: 'Для входа в вашу учётную запись на Госуслугах использован резервный код',
+  account_locked: 'Вход в вашу учётную запись на Госуслугах временно заблокирован после нескольких неверных попыток ввода пароля',
+  new_device: 'Выполнен вход в вашу учётную запись на Госуслугах с нового устройства',
 } as const;
 export type SecurityEvent = keyof typeof SECURITY_EVENTS;
 
@@ -60,6 +66,10 @@ const TEMPLATES: Record<string, Template> = {
   registration_code: (p, name) => ({
     subject: 'Код подтверждения регистрации',
     text: join(`Код для регистрации на Госуслугах: ${code(p, name)}.`, DONT_SHARE, ttl(p)),
+  }),
+  login_code: (p, name) => ({
+    subject: 'Код для входа',
+    text: join(`Код для входа на Госуслуги: ${code(p, name)}.`, DONT_SHARE, ttl(p), 'Если вы не входили, смените пароль.'),
   }),
   recovery_code: (p, name) => ({
     subject: 'Код для восстановления доступа',
@@ -117,9 +127,10 @@ const TEMPLATES: Record<string, Template> = {
     const event = securityEvent(p);
     const sentence = event ? SECURITY_EVENTS[event] : 'Изменены настройки безопасности вашей учётной записи на Госуслугах';
     const at = typeof p.at === 'string' ? formatDateTime(p.at) : undefined;
+    const device = typeof p.device === 'string' && p.device.trim() ? `Устройство: ${p.device.trim().slice(0, 120)}.` : '';
     return {
       subject: 'Уведомление о безопасности',
-      text: join(`${sentence}${at ? ` ${at}` : ''}.`, 'Если это были не вы, восстановите доступ к Госуслугам и смените пароль.'),
+      text: join(`${sentence}${at ? ` ${at}` : ''}.`, device, 'Если это были не вы, восстановите доступ к Госуслугам и смените пароль.'),
     };
   },
 };

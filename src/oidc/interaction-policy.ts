@@ -4,10 +4,13 @@ import { findCitizenByOid } from '../citizens/citizens.repository.ts';
 import type { TrustLevel } from '../citizens/citizen.table.ts';
 import { requiredTrustLevel } from '../trust/acr.ts';
 import { trustRank } from '../trust/trust-levels.ts';
+import { hasSecondFactor, requestedSecondFactors } from '../security/mfa-request.ts';
 
 const { Prompt, Check, base } = interactionPolicy;
 
 export const TRUST_LEVEL_PROMPT = 'trust_level';
+/** The login prompt's reason when the RP requires a second factor the session does not have. */
+export const SECOND_FACTOR_REASON = 'second_factor_required';
 
 /** The minimum level this authorization request asks for. */
 export function requestedMinimum(ctx: KoaContextWithOIDC): TrustLevel | undefined {
@@ -26,6 +29,16 @@ export function createInteractionPolicy(db: Db) {
   const login = policy.get('login')!;
   login.checks.remove('essential_acrs');
   login.checks.remove('essential_acr');
+  // An RP may require a second factor (an essential `amr` in the claims parameter, see
+  // security/mfa-request.ts). A session signed in with the password alone is then stepped up:
+  // the login prompt asks for the second factor only. With prompt=none the RP gets login_required.
+  login.checks.add(
+    new Check(SECOND_FACTOR_REASON, 'the client requires a second authentication factor', 'login_required', async (ctx: KoaContextWithOIDC) => {
+      const accepted = requestedSecondFactors(ctx.oidc.claims);
+      if (!accepted || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      return hasSecondFactor((ctx.oidc.session as { amr?: unknown }).amr, accepted) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
 
   const currentLevel = async (ctx: KoaContextWithOIDC): Promise<TrustLevel | undefined> => {
     const accountId = ctx.oidc.session?.accountId;

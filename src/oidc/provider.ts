@@ -16,6 +16,7 @@ import { createLoadExistingGrant, trackGrantUse } from './grants.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { TOKEN_PROFILES, esiaAccessTokenClaims, jwtAccessTokenCustomizer, resourceIndicatorsFeature } from './resource-server.ts';
 import { IDA_DISCOVERY } from '../trust/verified-claims.ts';
+import { createSessionTtl } from '../sessions/session-lifetime.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -110,7 +111,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       AuthorizationCode: config.ttl.authorizationCode,
       IdToken: config.ttl.idToken,
       RefreshToken: config.ttl.refreshToken,
-      Session: config.ttl.session,
+      // Sliding: idle timeout, capped by the absolute lifetime counted from sign-in (sessions/session-lifetime.ts).
+      Session: createSessionTtl({ idleSeconds: config.ttl.sessionIdle, absoluteSeconds: config.ttl.session }),
       Interaction: config.ttl.interaction,
       Grant: config.ttl.grant,
     },

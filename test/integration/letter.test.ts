@@ -19,7 +19,7 @@ describe('confirmation letter: standard → confirmed', () => {
 
   beforeAll(async () => {
     // Sessions live by the test clock too: keep them longer than the month a letter lives.
-    idp = await startTestIdp({ clock, env: { SESSION_TTL: String(90 * DAY) } });
+    idp = await startTestIdp({ clock, env: { SESSION_TTL: String(90 * DAY), SESSION_IDLE_TTL: String(90 * DAY) } });
     db = idp.runtime.database.db;
     hash = createCodeHasher(idp.runtime.secrets.codeHashKey);
   });

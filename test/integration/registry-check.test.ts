@@ -351,7 +351,7 @@ describe('registry check: simplified → standard', () => {
   });
 
   it('knows the demo people of config/mock-registry.json, including the one with an invalid passport', async () => {
-    const petrov = await citizenWith({ lastName: 'Петров', firstName: 'Пётр', middleName: 'Сергеевич', birthDate: '1985-09-03', snils: '23456781285', series: '4503', number: '345678' });
+    const petrov = await citizenWith({ lastName: 'Петров', firstName: 'Пётр', middleName: 'Сергеевич', birthDate: '1995-03-10', snils: '23456781285', series: '4503', number: '345678' });
     const fedorov = await citizenWith({ lastName: 'Фёдоров', firstName: 'Олег', middleName: 'Викторович', birthDate: '1968-07-12', snils: '56789014549', series: '4506', number: '678901' });
     await submit(petrov.oid);
     await submit(fedorov.oid);
