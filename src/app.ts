@@ -33,6 +33,8 @@ import { createBearerAuthenticator } from './rest/bearer.ts';
 import { personApiRoutes } from './rest/person.routes.ts';
 import { publicJwk } from './oidc/keys.ts';
 import { esiaScopeGuard } from './oidc/scope-guard.ts';
+import { accountSecurityRoutes } from './security/security.routes.ts';
+import { rateLimitTokenClients } from './security/rate-limit.middleware.ts';
 import { countIssuedTokens, metricsEndpoint, metricsMiddleware, type Metrics } from './http/metrics.ts';
 
 /**
@@ -86,11 +88,14 @@ export function createIdpApp(deps: IdpDeps): Provider {
   provider.use(errorHandler(views));
   for (const router of [healthRoutes(deps.db), assetRoutes()]) provider.use(router.routes());
   provider.use(esiaScopeGuard(provider, deps.config.issuer));
+  // Per-client limits on /token, /token/introspection, /token/revocation (Basic auth clients).
+  provider.use(rateLimitTokenClients({ db: deps.db, clock: deps.clock }));
   provider.use(sessionActivity({
     provider, db: deps.db, clock: deps.clock, logger: deps.logger,
     limits: { idleSeconds: deps.config.ttl.sessionIdle, absoluteSeconds: deps.config.ttl.session },
   }));
-  const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views });
+  const codeHasher = createCodeHasher(deps.codeHashKey);
+  const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views, security: { clock: deps.clock, codeHasher, secretBox: deps.secretBox } });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 
@@ -99,7 +104,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   const secureCookies = deps.config.issuer.startsWith('https://');
   const pageDeps: PageDeps = {
     config: deps.config, provider, db: deps.db, clock: deps.clock, logger: deps.logger, views,
-    hasher: deps.hasher, codeHasher: createCodeHasher(deps.codeHashKey), secretBox: deps.secretBox, secureCookies,
+    hasher: deps.hasher, codeHasher, secretBox: deps.secretBox, secureCookies,
   };
   const pages = new Router();
   pages.use(PAGE_PREFIXES, bodyParser({ enableTypes: ['form'], formLimit: '64kb' }), csrfProtection({ secure: secureCookies }));
@@ -107,6 +112,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
     accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }),
     profileRoutes(pageDeps),
     linkedServicesRoutes(pageDeps),
+    accountSecurityRoutes(pageDeps),
     sessionsRoutes(pageDeps),
     registrationRoutes(pageDeps),
     recoveryRoutes(pageDeps),

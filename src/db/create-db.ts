@@ -79,7 +79,7 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   await pglite.waitReady;
   const socketPath = path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
   rmSync(socketPath, { force: true });
-  const server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 64 });
+  const server = new PGLiteSocketServer({ db: keepProtocolSequencesTogether(pglite), path: socketPath, maxConnections: 64 });
   await server.start();
   if (!inMemory) writeFileSync(path.join(socketDir, LOCK_FILE), `${process.pid}\n`);
 
@@ -90,6 +90,45 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
     if (inMemory) rmSync(socketDir, { recursive: true, force: true });
     else rmSync(path.join(socketDir, LOCK_FILE), { force: true });
   }, socketDir);
+}
+
+/**
+ * pglite-socket queues every protocol message on its own and keeps one connection's messages together
+ * only while PGlite reports an open transaction — which it learns from ReadyForQuery, sent only at Sync.
+ * So the Parse/Bind/Execute of two connections' parameterised queries can interleave: the second Parse
+ * replaces the first's unnamed statement ("bind message supplies 1 parameters, but prepared statement
+ * \"\" requires 6", "portal \"\" does not exist", or silently the other query's rows). This view of
+ * PGlite also reports "in a transaction" from a connection's first extended-protocol message to its
+ * Sync (or a simple Query), so the queue serves that connection alone until then.
+ */
+interface PGliteLike {
+  isInTransaction(): boolean;
+  execProtocolRawStream(message: Uint8Array, ...rest: never[]): Promise<unknown>;
+  exec(...args: never[]): Promise<unknown>;
+}
+
+function keepProtocolSequencesTogether<T extends PGliteLike>(pglite: T): T {
+  const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
+  let sequenceOpen = false;
+  return new Proxy(pglite, {
+    get(target, property) {
+      if (property === 'isInTransaction') return () => sequenceOpen || target.isInTransaction();
+      if (property === 'execProtocolRawStream') {
+        return (message: Uint8Array, ...rest: never[]) => {
+          sequenceOpen = EXTENDED.has(message[0]);
+          return target.execProtocolRawStream(message, ...rest);
+        };
+      }
+      if (property === 'exec') {
+        return (...args: never[]) => {
+          sequenceOpen = false;
+          return target.exec(...args);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** The process that serves the embedded database in `dataDir`, if one is alive. */

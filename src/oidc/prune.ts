@@ -3,12 +3,14 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { pruneExpiredArtifacts } from './adapter.ts';
 import { pruneDeliveredMessages } from '../notifications/outbox.ts';
+import { pruneSecurityState } from '../security/prune.ts';
 
 /** Everything that expires, in one place for the timer and the CLI: returns how many rows of each kind went. */
-export async function pruneEverything(db: Db, clock: Clock): Promise<{ oidcArtifacts: number; deliveredMessages: number }> {
+export async function pruneEverything(db: Db, clock: Clock): Promise<{ oidcArtifacts: number; deliveredMessages: number; securityState: number }> {
   return {
     oidcArtifacts: await pruneExpiredArtifacts(db, clock),
     deliveredMessages: await pruneDeliveredMessages(db, clock),
+    securityState: await pruneSecurityState(db, clock),
   };
 }
 

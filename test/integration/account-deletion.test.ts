@@ -110,10 +110,6 @@ describe('deleting the account (/account/delete)', () => {
     await orderConfirmationLetter(db, codeHasher, { citizenOid: oid, now: now() });
     await grantOperatorRole(db, { citizenOid: oid, serviceCentre: 'МФЦ Арбат' });
     await saveNotificationSettings(db, { oid, settings: { ...DEFAULT_NOTIFICATION_SETTINGS, logins: { email: true, sms: true } }, now: now() });
-    await db.insertInto('second_factors').values({ citizen_oid: oid, sms_enabled_at: now() }).execute();
-    await db.insertInto('recovery_codes').values({ citizen_oid: oid, code_hash: `hash-${oid}` }).execute();
-    await db.insertInto('pending_logins').values({ interaction_uid: `uid-${oid}`, citizen_oid: oid, attempts_left: 3, created_at: now(), expires_at: new Date(now().getTime() + 600_000) }).execute();
-    await db.insertInto('login_attempts').values({ citizen_oid: oid, created_at: now(), ip: '127.0.0.1', user_agent: 'test', device_key: 'test|127.0.0', method: 'pwd', succeeded: true }).execute();
 
     const login = { login: `+${phone}`, password: PASSWORD };
     const account = new BrowserSession();
@@ -126,6 +122,11 @@ describe('deleting the account (/account/delete)', () => {
     // An authorization left at the login page, with the phone as login_hint.
     await openAuthorization(new BrowserSession(), await startAuthorization(rpConfig, rp.redirectUri, { login_hint: login.login }));
 
+    // Security rows last: with SMS as a second factor the sign-ins above would ask for a code.
+    await db.insertInto('second_factors').values({ citizen_oid: oid, sms_enabled_at: now() }).execute();
+    await db.insertInto('recovery_codes').values({ citizen_oid: oid, code_hash: `hash-${oid}` }).execute();
+    await db.insertInto('pending_logins').values({ interaction_uid: `uid-${oid}`, citizen_oid: oid, attempts_left: 3, created_at: now(), expires_at: new Date(now().getTime() + 600_000) }).execute();
+    await db.insertInto('login_attempts').values({ citizen_oid: oid, created_at: now(), ip: '127.0.0.1', user_agent: 'test', device_key: 'test|127.0.0', method: 'pwd', succeeded: true }).execute();
     return { oid, phone, email, pendingEmail, snils, lastName, login, account, service, consentOnly };
   }
 
