@@ -21,6 +21,8 @@ import { accountRoutes } from './account/account.routes.ts';
 import { profileRoutes } from './account/profile.routes.ts';
 import { linkedServicesRoutes } from './account/linked-services.routes.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
+import { rateLimitByIp } from './security/rate-limit.middleware.ts';
+import { RATE_LIMITS } from './security/rate-limits.ts';
 import { sessionActivity } from './sessions/session-activity.ts';
 import { registrationRoutes } from './registration/registration.routes.ts';
 import { recoveryRoutes } from './recovery/recovery.routes.ts';
@@ -108,6 +110,15 @@ export function createIdpApp(deps: IdpDeps): Provider {
   };
   const pages = new Router();
   pages.use(PAGE_PREFIXES, bodyParser({ enableTypes: ['form'], formLimit: '64kb' }), csrfProtection({ secure: secureCookies }));
+  // Per-IP budgets for journeys that send codes or create flows; a request that fails validation gives its point back.
+  const ipLimit = (name: 'registration' | 'recovery' | 'code_send') =>
+    rateLimitByIp(name, { db: deps.db, clock: deps.clock }, {
+      policy: { ...RATE_LIMITS[name], points: RATE_LIMITS[name].points * deps.config.ipRateLimitMultiplier },
+      counts: (ctx) => ctx.status < 400,
+    });
+  pages.post(['/registration', '/interaction/:uid/register'], ipLimit('registration'));
+  pages.post(['/recovery', '/recovery/login'], ipLimit('recovery'));
+  pages.post(['/registration/:flowId/resend', '/interaction/:uid/register/:flowId/resend', '/recovery/:flowId/resend', '/account/contacts/change', '/account/contacts/resend'], ipLimit('code_send'));
   for (const area of [
     accountRoutes({ provider, db: deps.db, views, issuer: deps.config.issuer, secureCookies }),
     profileRoutes(pageDeps),

@@ -54,6 +54,7 @@ const envSchema = z.object({
   REGISTRY_POLL_MS: int(1000, 50, 600_000),
   PRIVATE_NETWORK_HOSTS: z.string().optional().transform((v) => v?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   METRICS_TOKEN: z.string().min(16).optional(),
+  IP_RATE_LIMIT_MULTIPLIER: int(1, 1, 1000),
   KEYS_REFRESH_SECONDS: int(30, 0, 3600),
   KEY_PUBLISH_SECONDS: int(600, 0, 7 * 24 * 3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default(defaults.logLevel),
@@ -97,6 +98,8 @@ export interface Config {
   keys: { refreshSeconds: number; publishSeconds: number };
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Scales the per-IP budgets (registration, recovery, codes): raise it where many citizens share one address (carrier NAT). */
+  ipRateLimitMultiplier: number;
   logLevel: string;
 }
 
@@ -186,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     registry: { latencyMs: e.REGISTRY_LATENCY_MS, failureRate: e.REGISTRY_FAILURE_RATE, pollMs: e.REGISTRY_POLL_MS },
     keys: { refreshSeconds: e.KEYS_REFRESH_SECONDS, publishSeconds: e.KEY_PUBLISH_SECONDS },
     metricsToken: e.METRICS_TOKEN,
+    ipRateLimitMultiplier: e.IP_RATE_LIMIT_MULTIPLIER,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -17,7 +17,8 @@ describe('password recovery and forgotten login', () => {
 
   beforeAll(async () => {
     clock = createTestClock();
-    idp = await startTestIdp({ clock });
+    // Every browser here shares 127.0.0.1: raise the per-IP budgets (test/integration/ip-limits.test.ts tests them).
+    idp = await startTestIdp({ clock, env: { IP_RATE_LIMIT_MULTIPLIER: '100' } });
   });
   afterAll(() => idp?.close());
 

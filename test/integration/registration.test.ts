@@ -16,7 +16,8 @@ describe('self-registration', () => {
 
   beforeAll(async () => {
     clock = createTestClock();
-    idp = await startTestIdp({ clock });
+    // Every browser here shares 127.0.0.1: raise the per-IP budgets (test/integration/ip-limits.test.ts tests them).
+    idp = await startTestIdp({ clock, env: { IP_RATE_LIMIT_MULTIPLIER: '100' } });
   });
   afterAll(() => idp?.close());
 
