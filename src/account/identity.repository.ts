@@ -1,5 +1,5 @@
 import type { DbOrTrx } from '../db/database.ts';
-import type { AddressType, Citizen, CitizenAddress, CitizenDocument } from '../citizens/citizen.table.ts';
+import type { AddressType, Citizen, CitizenAddress } from '../citizens/citizen.table.ts';
 import type { AddressData, PassportData, PersonalData } from './identity-forms.ts';
 
 /** The citizen's identity data: the personal columns of `citizens`, the RF passport, the two addresses. */
@@ -11,10 +11,6 @@ export async function lockCitizen(trx: DbOrTrx, oid: string): Promise<Citizen> {
 
 export async function updatePersonalData(trx: DbOrTrx, oid: string, data: PersonalData, now: Date): Promise<void> {
   await trx.updateTable('citizens').set({ ...data, updated_at: now }).where('oid', '=', oid).execute();
-}
-
-export async function findPassport(db: DbOrTrx, oid: string): Promise<CitizenDocument | undefined> {
-  return db.selectFrom('citizen_documents').selectAll().where('citizen_oid', '=', oid).where('type', '=', 'RF_PASSPORT').executeTakeFirst();
 }
 
 /** Creates or replaces the passport; a new or changed passport is not verified. */

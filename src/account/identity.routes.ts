@@ -10,7 +10,8 @@ import {
   addressFormValues, ADDRESS_FIELDS, CITIZENSHIPS, field, parseAddressesForm, parsePassportForm, parsePersonalForm, passportFormValues,
   personalFormValues, PASSPORT_FIELDS, PERSONAL_FIELDS, typedValues, type FieldErrors, type FormBody,
 } from './identity-forms.ts';
-import { findAddresses, findPassport } from './identity.repository.ts';
+import { findAddresses } from './identity.repository.ts';
+import { findPassport } from '../citizens/citizens.repository.ts';
 import { saveAddresses, savePassport, savePersonalData, type PersonalSaveOutcome } from './identity.service.ts';
 
 const ADDRESS_FORM_FIELDS = [...(['PRG', 'PLV'] as const).flatMap((type) => ADDRESS_FIELDS.map((column) => `${type}_${column}`)), 'PLV_same'];

@@ -9,7 +9,8 @@ import {
   ADDRESS_FIELDS, changedFields, PASSPORT_FIELDS, PERSONAL_FIELDS, VERIFIED_PERSONAL_FIELDS,
   type AddressesData, type PassportData, type PersonalData,
 } from './identity-forms.ts';
-import { findAddresses, findPassport, invalidateVerification, lockCitizen, savePassportRow, saveAddressRow, updatePersonalData } from './identity.repository.ts';
+import { findPassport } from '../citizens/citizens.repository.ts';
+import { findAddresses, invalidateVerification, lockCitizen, savePassportRow, saveAddressRow, updatePersonalData } from './identity.repository.ts';
 
 /**
  * Saving the citizen's identity data. Data a registry check verified (names, birth date, SNILS,

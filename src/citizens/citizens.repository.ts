@@ -1,6 +1,6 @@
 import type { DbOrTrx } from '../db/database.ts';
 import type { LoginIdentifier } from '../shared/contacts.ts';
-import type { Citizen, TrustLevel } from './citizen.table.ts';
+import type { Citizen, CitizenDocument, TrustLevel } from './citizen.table.ts';
 
 export interface NewCitizen {
   lastName: string;
@@ -39,4 +39,9 @@ export async function findCitizenByLogin(db: DbOrTrx, login: LoginIdentifier): P
 
 export async function listCitizens(db: DbOrTrx, limit = 100): Promise<Citizen[]> {
   return db.selectFrom('citizens').selectAll().orderBy('oid').limit(limit).execute();
+}
+
+/** The citizen's Russian passport, if entered. */
+export async function findPassport(db: DbOrTrx, citizenOid: string): Promise<CitizenDocument | undefined> {
+  return db.selectFrom('citizen_documents').selectAll().where('citizen_oid', '=', citizenOid).where('type', '=', 'RF_PASSPORT').executeTakeFirst();
 }

@@ -9,7 +9,7 @@ import { listAuditEvents } from '../audit/audit.service.ts';
 import { pickLocale, translator } from '../http/i18n.ts';
 import { AppError } from '../shared/app-error.ts';
 import { formatDateRu, formatSnils, validateSnils } from '../shared/validators.ts';
-import { findPassport } from '../verification/registry-check.service.ts';
+import { findPassport } from '../citizens/citizens.repository.ts';
 import { confirmationBlocker, confirmInPerson, findCitizenBySnils, findOperatorRole, type OperatorRole } from './operator.service.ts';
 import { auditRows } from './operator-view.ts';
 

@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import type { AuditActor } from '../audit/audit.table.ts';
 import { changeTrustLevel } from '../trust/trust.service.ts';
 import { AppError, assertThat } from '../shared/app-error.ts';
-import { findPassport } from '../verification/registry-check.service.ts';
+import { findPassport } from '../citizens/citizens.repository.ts';
 import { notifyTrustLevelChanged } from '../verification/trust-notification.ts';
 
 /**

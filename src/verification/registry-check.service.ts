@@ -1,3 +1,4 @@
+import { findPassport } from '../citizens/citizens.repository.ts';
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { Citizen, CitizenDocument } from '../citizens/citizen.table.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -15,10 +16,6 @@ import type { RegistryCheck, RegistryCheckSnapshot } from './verification.tables
  */
 
 export const REGISTRY_ACTOR = { type: 'system', name: 'registry-check' } as const;
-
-export async function findPassport(db: DbOrTrx, citizenOid: string): Promise<CitizenDocument | undefined> {
-  return db.selectFrom('citizen_documents').selectAll().where('citizen_oid', '=', citizenOid).where('type', '=', 'RF_PASSPORT').executeTakeFirst();
-}
 
 /** What a check would verify now, or null while birth date, SNILS or passport is missing. */
 export function snapshotOf(citizen: Citizen, passport: CitizenDocument | undefined): RegistryCheckSnapshot | null {
