@@ -97,7 +97,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
     limits: { idleSeconds: deps.config.ttl.sessionIdle, absoluteSeconds: deps.config.ttl.session },
   }));
   const codeHasher = createCodeHasher(deps.codeHashKey);
-  const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views, security: { clock: deps.clock, codeHasher, secretBox: deps.secretBox } });
+  const interactions = interactionRoutes({ provider, db: deps.db, hasher: deps.hasher, views, security: { clock: deps.clock, codeHasher, secretBox: deps.secretBox, ipRateLimitMultiplier: deps.config.ipRateLimitMultiplier } });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 

@@ -33,7 +33,7 @@ export interface InteractionDeps {
    * Second factor and brute-force limits (src/security). Always passed by createIdpApp; without it
    * the login is the bare password check (kept only so app.ts can be wired separately).
    */
-  security?: { clock: Clock; codeHasher: CodeHasher; secretBox: SecretBox };
+  security: { clock: Clock; codeHasher: CodeHasher; secretBox: SecretBox; ipRateLimitMultiplier?: number };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface LoginSecurityDeps {
   hasher: PasswordHasher;
   codeHasher: CodeHasher;
   secretBox: SecretBox;
+  /** Scales the per-IP login budget (IP_RATE_LIMIT_MULTIPLIER): many citizens may share one address. */
+  ipRateLimitMultiplier?: number;
 }
 
 export interface AttemptContext {
@@ -75,7 +77,8 @@ export async function loginWithPassword(
   const { db } = deps;
   const { now } = input;
   const ipLimit = ipKey('login', input.ip);
-  const byIp = await consumeRateLimit(db, ipLimit, RATE_LIMITS.login, now);
+  const ipPolicy = { ...RATE_LIMITS.login, points: RATE_LIMITS.login.points * (deps.ipRateLimitMultiplier ?? 1) };
+  const byIp = await consumeRateLimit(db, ipLimit, ipPolicy, now);
   if (!byIp.allowed) {
     await recordForExisting(deps, input, 'ip_limited');
     return { outcome: 'ip_limited', retryAfterSeconds: byIp.retryAfterSeconds };
