@@ -1,5 +1,5 @@
 /**
- * A browser without a browser: fetch with a cookie jar per host and manual redirects, so tests can
+ * A browser without a browser: fetch with a cookie jar per host name and manual redirects, so tests can
  * walk an authorization through our real pages and stop where the RP would receive the code.
  */
 export interface Page {
@@ -22,8 +22,9 @@ export class BrowserSession {
     return this.follow(await this.request('POST', url, new URLSearchParams(form)), url, stopAt);
   }
 
+  /** A cookie's value for a host name (a `host:port` is accepted; the port does not matter). */
   cookie(host: string, name: string): string | undefined {
-    return this.jar.get(host)?.get(name);
+    return this.jar.get(host.replace(/:\d+$/, ''))?.get(name);
   }
 
   private async follow(response: Response, url: string, stopAt?: (url: string) => boolean): Promise<Page> {
@@ -42,7 +43,8 @@ export class BrowserSession {
   }
 
   private async request(method: string, url: string, body?: URLSearchParams): Promise<Response> {
-    const host = new URL(url).host;
+    // Cookies belong to a host name, not a port (RFC 6265 §8.5), as in a real browser.
+    const host = new URL(url).hostname;
     const cookies = [...(this.jar.get(host) ?? new Map())].map(([k, v]) => `${k}=${v}`).join('; ');
     const response = await fetch(url, {
       method,

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/config.ts';
 import { createIdpRuntime, type IdpRuntime } from '../../src/runtime.ts';
-import { openDatabase } from '../../src/db/create-db.ts';
+import { connectToRunningServer, openDatabase } from '../../src/db/create-db.ts';
 import { createCitizen, type CreateCitizenInput } from '../../src/citizens/citizens.service.ts';
 import { registerClient, type RegisterClientInput } from '../../src/oidc/clients.service.ts';
 import { createLogger, type Logger } from '../../src/shared/logger.ts';
@@ -62,6 +62,30 @@ export async function startTestIdp(options: { env?: Record<string, string>; cloc
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
       await testDatabase.drop();
+    },
+  };
+}
+
+/**
+ * A second IdP process's worth of state on the same database and the same issuer, as behind a
+ * load balancer: its own runtime (own oidc-provider app, caches, keys in memory) and its own port.
+ * PGlite: through the first instance's socket; PostgreSQL: the same database URL.
+ */
+export async function startSecondInstance(first: TestIdp): Promise<{ url: string; runtime: IdpRuntime; close(): Promise<void> }> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const config = loadConfig({ NODE_ENV: 'test', ISSUER: first.issuer, PORT: String(port), PRUNE_INTERVAL_SECONDS: '0' });
+  const database = first.testDatabase.url ? await openDatabase({ url: first.testDatabase.url, poolSize: 4 }) : connectToRunningServer(first.runtime.database.socketDir!);
+  const runtime = await createIdpRuntime(config, { database, clock: first.runtime.clock, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  server.on('request', runtime.handle);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runtime,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
     },
   };
 }
