@@ -12,6 +12,7 @@ export const defaults = {
   trustProxy: false, // TRUST_PROXY
   pruneIntervalSeconds: 300, // PRUNE_INTERVAL_SECONDS
   databasePoolSize: 10, // DATABASE_POOL_SIZE
+  workers: 1, // IDP_WORKERS (or `npm start -- --workers N`): IdP processes sharing one port (node:cluster); >1 needs DATABASE_URL
   // OWASP's argon2id recommendation (m=19 MiB, t=2, p=1).
   argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, // ARGON2_MEMORY_KIB, ARGON2_TIME_COST, ARGON2_PARALLELISM
   // Lifetimes in seconds. Access and ID token lifetimes follow ESIA.

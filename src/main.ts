@@ -14,12 +14,17 @@ import { createChannels } from './notifications/channels.ts';
 import { startRegistryCheckWorker } from './verification/registry-check.worker.ts';
 import { createMockRegistries, loadMockRegistrySeed } from './verification/mock-registries.ts';
 import { fileURLToPath } from 'node:url';
+import cluster from 'node:cluster';
+import { followPrimary, isClusterPrimary, superviseWorkers, withWorkersArgument } from './cluster.ts';
 
-/** Reads config → opens the database → migrates → serves the IdP (and the mock Mos.ru in demo mode). */
+/**
+ * Reads config → opens the database → migrates → serves the IdP (and the mock Mos.ru in demo mode).
+ * With IDP_WORKERS > 1 this process only supervises; each worker it forks runs this same flow.
+ */
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env, (path) => readFileSync(path, 'utf8'));
+    config = loadConfig(withWorkersArgument(process.env, process.argv.slice(2)), (path) => readFileSync(path, 'utf8'));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -28,6 +33,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  if (isClusterPrimary(config)) return superviseWorkers(config, logger);
+  if (cluster.isWorker) followPrimary();
   const runtime = await createIdpRuntime(config, { logger });
   const servers: http.Server[] = [];
 

@@ -21,6 +21,7 @@ const envSchema = z.object({
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   DATABASE_POOL_SIZE: int(defaults.databasePoolSize, 1, 200),
+  IDP_WORKERS: int(defaults.workers, 1, 256),
   DATA_DIR: z.string().min(1).optional().default(defaults.dataDir),
   DEMO: z.enum(['0', '1']).optional(),
   MOSRU_PORT: int(defaults.mosruPort, 0, 65535),
@@ -68,6 +69,8 @@ export interface Config {
   issuer: string;
   database: { url: string; poolSize: number } | { embedded: true; dataDir: string };
   demo: boolean;
+  /** IdP processes serving one port (node:cluster); each has its own database pool. */
+  workers: number;
   mosru: { port: number; url: string };
   /** Absent outside production means: generate once and keep in the database (dev only). */
   cookieKeys: string[] | undefined;
@@ -145,6 +148,8 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     }
   }
 
+  // Each worker is a process of its own, and the embedded PGlite lives inside the one process that opened it.
+  if (e.IDP_WORKERS > 1 && !e.DATABASE_URL) problems.push('IDP_WORKERS > 1 needs DATABASE_URL (PostgreSQL): the embedded database serves one process');
   const demo = e.DEMO === undefined ? !production && e.NODE_ENV !== 'test' : e.DEMO === '1';
   if (problems.length) throw new ConfigError(problems);
 
@@ -157,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     issuer,
     database: e.DATABASE_URL ? { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE } : { embedded: true, dataDir: e.DATA_DIR },
     demo,
+    workers: e.IDP_WORKERS,
     mosru: { port: e.MOSRU_PORT, url: (e.MOSRU_URL ?? `http://localhost:${e.MOSRU_PORT}`).replace(/\/$/, '') },
     cookieKeys: e.COOKIE_KEYS,
     encryptionKey,
