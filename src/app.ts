@@ -9,7 +9,7 @@ import type { SecretBox } from './shared/secret-box.ts';
 import { createViews } from './http/views.ts';
 import { requestLog } from './shared/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { errorHandler } from './http/error-handler.ts';
+import { errorHandler, retryAfterOnUnavailable } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { assetRoutes } from './http/assets.routes.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -82,6 +82,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   const views = createViews();
   const provider = createProvider({ ...deps, views });
   provider.use(requestLog(deps.logger, { trustProxy: deps.config.trustProxy }));
+  provider.use(retryAfterOnUnavailable());
   provider.use(metricsMiddleware(deps.metrics));
   provider.use(metricsEndpoint(deps.metrics, deps.config.metricsToken));
   countIssuedTokens(provider, deps.metrics);

@@ -34,9 +34,24 @@ const types = {
 const SOCKET_PORT = 5432;
 const LOCK_FILE = 'idp.lock';
 
+/**
+ * When PostgreSQL is down or stuck, a request must fail within seconds (the error handlers answer
+ * 503 + Retry-After) instead of hanging on a connection or a query. The server cancels a statement
+ * after statement_timeout; query_timeout, a little longer, covers a server that stopped answering
+ * at all (network partition). Keep-alive notices a peer that vanished without closing the socket.
+ * Not applied to the embedded PGlite: it runs one transaction at a time, so a query may rightly
+ * wait behind another, and there is no server that can go away.
+ */
+const FAIL_FAST = {
+  connectionTimeoutMillis: 3000,
+  statement_timeout: 10_000,
+  query_timeout: 15_000,
+  keepAlive: true,
+} satisfies pg.PoolConfig;
+
 export async function openDatabase(settings: DatabaseSettings): Promise<DatabaseHandle> {
   if ('url' in settings) {
-    const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize ?? 10, types });
+    const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize ?? 10, types, ...FAIL_FAST });
     return wrap(pool, 'postgres', async () => {});
   }
   return openEmbedded(settings.dataDir);

@@ -1,5 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/pg-errors.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { SecretBox } from '../shared/secret-box.ts';
 import { findClientMetadata } from './clients.repository.ts';
@@ -20,7 +21,7 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
   const findClient = async (id: string): Promise<AdapterPayload | undefined> => {
     const cached = clients.get(id);
     if (cached && cached.until > Date.now()) return cached.metadata;
-    const metadata = (await findClientMetadata(db, secretBox, id)) as AdapterPayload | undefined;
+    const metadata = (await whileAvailable(() => findClientMetadata(db, secretBox, id))) as AdapterPayload | undefined;
     if (clients.size > 1000) clients.clear();
     clients.set(id, { metadata, until: Date.now() + CLIENT_CACHE_MS });
     return metadata;
@@ -44,13 +45,13 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
         uid: payload.uid ?? null,
         expires_at: expiresAt,
       };
-      await db
+      await whileAvailable(() => db
         .insertInto('oidc_payloads')
         .values(row)
         .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
           payload: row.payload, grant_id: row.grant_id, user_code: row.user_code, uid: row.uid, expires_at: row.expires_at,
         }))
-        .execute();
+        .execute());
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -68,11 +69,11 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+      await whileAvailable(() => db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute());
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
+      await whileAvailable(() => db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute());
     }
 
     /**
@@ -81,7 +82,7 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
      */
     async consume(id: string): Promise<void> {
       const now = clock.now();
-      const result = await db
+      const result = await whileAvailable(() => db
         .updateTable('oidc_payloads')
         .set((eb) => ({
           consumed_at: now,
@@ -90,21 +91,40 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
         .where('model', '=', this.model)
         .where('id', '=', id)
         .where('consumed_at', 'is', null)
-        .executeTakeFirst();
+        .executeTakeFirst());
       if (result.numUpdatedRows === 0n) throw new errors.InvalidGrant(`${this.model} already consumed`);
     }
 
     private async findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      const row = await db
+      const row = await whileAvailable(() => db
         .selectFrom('oidc_payloads')
         .select(['payload', 'expires_at'])
         .where('model', '=', this.model)
         .where(column, '=', value)
-        .executeTakeFirst();
+        .executeTakeFirst());
       if (!row || (row.expires_at && row.expires_at <= clock.now())) return undefined;
       return row.payload as AdapterPayload;
     }
   };
+}
+
+/**
+ * oidc-provider turns anything its adapter throws into a 500 server_error. A database outage is
+ * temporary, so it becomes RFC 6749's temporarily_unavailable with status 503 instead: JSON at
+ * /token and friends, the error page (or a redirect to the client) at /auth. The original error
+ * stays as `cause`, which is how our own error handler recognises it on interaction pages.
+ * OIDCProviderError hides (expose=false) the error code of every status >= 500; this one is meant to be seen.
+ */
+async function whileAvailable<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    const unavailable = new errors.OIDCProviderError(503, 'temporarily_unavailable', { cause: error });
+    unavailable.expose = true;
+    unavailable.error_description = 'the service is temporarily unavailable, try again in a few seconds';
+    throw unavailable;
+  }
 }
 
 /** Deletes artifacts that expired more than `graceSeconds` ago; returns how many. */

@@ -131,7 +131,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       ctx.type = 'html';
       ctx.body = views.render('error.njk', locale, {
         heading: t('error.title'),
-        message: status >= 500 ? t('error.internal') : out.error === 'session_not_found' || out.error === 'invalid_request' && /interaction/.test(out.error_description ?? '') ? t('error.session_expired') : t('error.oauth'),
+        message: status === 503 ? t('error.unavailable') : status >= 500 ? t('error.internal') : out.error === 'session_not_found' || out.error === 'invalid_request' && /interaction/.test(out.error_description ?? '') ? t('error.session_expired') : t('error.oauth'),
         error: status >= 500 ? undefined : out.error,
         description: status >= 500 ? undefined : out.error_description,
         requestId: ctx.state.requestId,

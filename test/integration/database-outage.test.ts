@@ -70,7 +70,28 @@ describe('database outage', () => {
       const token = await postForm(`${idp.issuer}/token`, { grant_type: 'authorization_code', code: 'any-code', redirect_uri: rp.redirectUri, code_verifier: 'v'.repeat(43) }, { id: rp.clientId, secret: rp.clientSecret! });
       expect(token.status).toBe(503);
       expect(token.headers.get('retry-after')).toBe('5');
-      expect(token.json?.error).toMatch(/^(service_unavailable|temporarily_unavailable)$/);
+      // Our per-client rate limit in front of /token is the first to reach the database.
+      expect(token.json).toMatchObject({ error: 'service_unavailable', retry_after: 5 });
+
+      // oidc-provider's own endpoints: the adapter's error becomes RFC 6749 temporarily_unavailable.
+      const me = await fetch(`${idp.issuer}/me`, { headers: { authorization: `Bearer ${beforeTokens.access_token}` } });
+      expect(me.status).toBe(503);
+      expect(me.headers.get('retry-after')).toBe('5');
+      expect(await me.json()).toMatchObject({ error: 'temporarily_unavailable' });
+      // A known (cached) client gets the error at its redirect_uri, with its state.
+      const retry = await startAuthorization(config, rp.redirectUri);
+      const toClient = await fetch(retry.url, { redirect: 'manual', headers: { accept: 'text/html' } });
+      const callback = new URL(toClient.headers.get('location')!);
+      expect(callback.searchParams.get('error')).toBe('temporarily_unavailable');
+      expect(callback.searchParams.get('state')).toBe(retry.state);
+      // A client that cannot be looked up gets oidc-provider's error page, as a 503.
+      const unknownClient = new URL(retry.url);
+      unknownClient.searchParams.set('client_id', 'not-cached-client');
+      const errorPage = await fetch(unknownClient, { redirect: 'manual', headers: { accept: 'text/html' } });
+      expect(errorPage.status).toBe(503);
+      expect(errorPage.headers.get('retry-after')).toBe('5');
+      expect(errorPage.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await errorPage.text()).not.toMatch(/\bat .*\.(ts|js):\d+/);
 
       const page = await browser.open(loginPage.url);
       expect(page.status).toBe(503);
