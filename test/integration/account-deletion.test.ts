@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startBackchannelReceiver, type BackchannelReceiver } from '../support/backchannel.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { sql } from 'kysely';
@@ -29,8 +28,8 @@ describe('deleting the account (/account/delete)', () => {
   let idp: TestIdp;
   let db: Db;
   let codeHasher: CodeHasher;
-  let receiver: http.Server;
-  const logoutTokens: string[] = [];
+  let receiver: BackchannelReceiver;
+  let logoutTokens: string[] = [];
   let rp: { clientId: string; clientSecret?: string; redirectUri: string };
   let consentOnlyRp: { clientId: string; clientSecret?: string; redirectUri: string };
   let rpConfig: oidc.Configuration;
@@ -40,23 +39,16 @@ describe('deleting the account (/account/delete)', () => {
     idp = await startTestIdp();
     db = idp.runtime.database.db;
     codeHasher = createCodeHasher(idp.runtime.secrets.codeHashKey);
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        logoutTokens.push(new URLSearchParams(body).get('logout_token') ?? '');
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const bcl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/bcl`;
+    receiver = await startBackchannelReceiver();
+    logoutTokens = receiver.logoutTokens;
+    const bcl = receiver.url;
     rp = await idp.makeClient({ name: 'Мос.ру', backchannelLogoutUri: bcl });
     consentOnlyRp = await idp.makeClient({ name: 'Налоги', backchannelLogoutUri: bcl });
     rpConfig = await discoverClient(idp.issuer, rp);
     consentOnlyConfig = await discoverClient(idp.issuer, consentOnlyRp);
   });
   afterAll(async () => {
-    receiver?.close();
+    await receiver?.close();
     await idp?.close();
   });
 

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startBackchannelReceiver, type BackchannelReceiver } from '../support/backchannel.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeJwt } from 'jose';
 import { sql } from 'kysely';
@@ -20,28 +19,21 @@ describe('sessions, password and notifications (/account/security)', () => {
   const clock = createTestClock();
   let idp: TestIdp;
   let db: Db;
-  let receiver: http.Server;
-  const logoutTokens: string[] = [];
+  let receiver: BackchannelReceiver;
+  let logoutTokens: string[] = [];
   let rp: { clientId: string; clientSecret?: string; redirectUri: string };
   let rpConfig: oidc.Configuration;
 
   beforeAll(async () => {
     idp = await startTestIdp({ clock, env: { SESSION_IDLE_TTL: String(IDLE), SESSION_TTL: String(12 * 3600) } });
     db = idp.runtime.database.db;
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        logoutTokens.push(new URLSearchParams(body).get('logout_token') ?? '');
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    rp = await idp.makeClient({ name: 'Мос.ру', backchannelLogoutUri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/bcl` });
+    receiver = await startBackchannelReceiver();
+    logoutTokens = receiver.logoutTokens;
+    rp = await idp.makeClient({ name: 'Мос.ру', backchannelLogoutUri: receiver.url });
     rpConfig = await discoverClient(idp.issuer, rp);
   });
   afterAll(async () => {
-    receiver?.close();
+    await receiver?.close();
     await idp?.close();
   });
   // oidc-provider stamps sign-ins with the real time; each test starts with our clock beside it.
