@@ -155,17 +155,10 @@ export function passportFormValues(passport: CitizenDocument | undefined): Recor
 
 // ─── Addresses ────────────────────────────────────────────────────────────────────────────────────
 
-export interface AddressData {
-  address_str: string;
-  zip_code: string | null;
-  region: string | null;
-  city: string | null;
-  street: string | null;
-  house: string | null;
-  flat: string | null;
-}
-
 export const ADDRESS_FIELDS = ['address_str', 'zip_code', 'region', 'city', 'street', 'house', 'flat'] as const;
+
+/** What the citizen enters for one address: the table's own columns, so the two cannot drift apart. */
+export type AddressData = Pick<CitizenAddress, (typeof ADDRESS_FIELDS)[number]>;
 const ADDRESS_PARTS = ['region', 'city', 'street', 'house', 'flat'] as const;
 
 /** Both addresses; an address left entirely empty is `null` (removed). Form fields are `<type>_<column>`, e.g. `PRG_city`. */
