@@ -37,6 +37,12 @@ import { publicJwk } from './oidc/keys.ts';
 import { esiaScopeGuard } from './oidc/scope-guard.ts';
 import { accountSecurityRoutes } from './security/security.routes.ts';
 import { rateLimitTokenClients } from './security/rate-limit.middleware.ts';
+import { mergeRoutes } from './merge/merge.routes.ts';
+import { familyRoutes } from './family/family.routes.ts';
+import { kidsApiRoutes } from './family/kids-api.routes.ts';
+import { organisationsRoutes } from './organisations/organisations.routes.ts';
+import { organisationsApiRoutes } from './organisations/organisations-api.routes.ts';
+import { powersRoutes } from './powers/powers.routes.ts';
 import { countIssuedTokens, metricsEndpoint, metricsMiddleware, type Metrics } from './http/metrics.ts';
 
 /**
@@ -131,12 +137,18 @@ export function createIdpApp(deps: IdpDeps): Provider {
     verificationRoutes(pageDeps),
     operatorRoutes(pageDeps),
     devOutboxRoutes(pageDeps),
+    mergeRoutes(pageDeps),
+    familyRoutes(pageDeps),
+    organisationsRoutes(pageDeps),
+    powersRoutes(pageDeps),
   ]) {
     pages.use(area.routes(), area.allowedMethods());
   }
   provider.use(pages.routes());
 
   const authenticate = createBearerAuthenticator(provider, deps.config.issuer, { keys: deps.signingKeys.map(publicJwk) });
-  provider.use(personApiRoutes({ db: deps.db, issuer: deps.config.issuer, authenticate }).routes());
+  const apiDeps = { db: deps.db, issuer: deps.config.issuer, authenticate };
+  // The more specific ESIA paths (/rs/prns/{oid}/kids, /roles; /rs/orgs) before the person API's own.
+  for (const api of [kidsApiRoutes(apiDeps), organisationsApiRoutes(apiDeps), personApiRoutes(apiDeps)]) provider.use(api.routes());
   return provider;
 }

@@ -6,6 +6,10 @@ import { messages as operator } from '../operator/messages.ts';
 import { messages as notifications } from '../notifications/messages.ts';
 import { messages as security } from '../security/messages.ts';
 import { messages as sessions } from '../sessions/messages.ts';
+import { messages as merge } from '../merge/messages.ts';
+import { messages as family } from '../family/messages.ts';
+import { messages as organisations } from '../organisations/messages.ts';
+import { messages as powers } from '../powers/messages.ts';
 
 /** The areas' message bundles, merged into the catalogues by i18n.ts. */
-export const AREA_MESSAGES: Array<{ ru: Record<string, string>; en: Record<string, string> }> = [registration, recovery, account, verification, operator, notifications, sessions, security];
+export const AREA_MESSAGES: Array<{ ru: Record<string, string>; en: Record<string, string> }> = [registration, recovery, account, verification, operator, notifications, sessions, security, merge, family, organisations, powers];

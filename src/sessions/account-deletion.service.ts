@@ -42,6 +42,13 @@ export const ERASED_BY_CITIZEN_OID = [
   'login_attempts',
 ] as const;
 
+/**
+ * Tables an area erases its own way: the citizen may sit in several columns (a parent and a child,
+ * a principal and a representative), or rows shared with other people must be kept or ended rather
+ * than deleted. Each eraser runs inside the deletion's transaction, before the tables above.
+ */
+export const ERASED_BY_AREA: Record<string, (trx: DbOrTrx, oid: string) => Promise<void>> = {};
+
 /** Tables that keep the OID on purpose, and why. */
 export const RETAINED_AFTER_DELETION: Record<string, string> = {
   audit_events: 'the security trail outlives the account; it names the OID and holds no personal data',
@@ -89,6 +96,7 @@ export async function eraseCitizen(trx: DbOrTrx, input: { oid: string; requestId
 
   await trx.deleteFrom('registration_flows').where((eb) => eb.or(anyOf(eb, 'contact_value', contacts))).execute();
   await trx.deleteFrom('recovery_flows').where((eb) => eb.or(anyOf(eb, 'contact_value', contacts))).execute();
+  for (const erase of Object.values(ERASED_BY_AREA)) await erase(trx, oid);
   for (const table of ERASED_BY_CITIZEN_OID) await trx.deleteFrom(table).where('citizen_oid', '=', oid).execute();
   await trx.deleteFrom('citizens').where('oid', '=', oid).execute();
   await recordAudit(trx, { type: 'citizen.deleted', citizenOid: oid, actor: { type: 'citizen', oid }, requestId: input.requestId });

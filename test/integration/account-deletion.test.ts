@@ -18,7 +18,7 @@ import { orderConfirmationLetter } from '../../src/verification/letter.service.t
 import { grantOperatorRole } from '../../src/operator/operator.service.ts';
 import { saveNotificationSettings, DEFAULT_NOTIFICATION_SETTINGS } from '../../src/sessions/notification-settings.ts';
 import { endSessions } from '../../src/sessions/sessions.service.ts';
-import { ERASED_BY_CITIZEN_OID, RETAINED_AFTER_DELETION } from '../../src/sessions/account-deletion.service.ts';
+import { ERASED_BY_AREA, ERASED_BY_CITIZEN_OID, RETAINED_AFTER_DELETION } from '../../src/sessions/account-deletion.service.ts';
 
 /**
  * Deleting an account: everything of the citizen's is erased in one transaction, services are told,
@@ -234,7 +234,7 @@ describe('deleting the account (/account/delete)', () => {
         FROM information_schema.table_constraints tc
         JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
        WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = 'public' AND ccu.table_name = 'citizens'`.execute(db);
-    const covered = new Set<string>([...ERASED_BY_CITIZEN_OID, ...Object.keys(RETAINED_AFTER_DELETION)]);
+    const covered = new Set<string>([...ERASED_BY_CITIZEN_OID, ...Object.keys(ERASED_BY_AREA), ...Object.keys(RETAINED_AFTER_DELETION)]);
     expect(rows.map((r) => r.table_name).filter((table) => !covered.has(table))).toEqual([]);
   });
 

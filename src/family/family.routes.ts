@@ -1,0 +1,7 @@
+import Router from '@koa/router';
+import type { PageDeps } from '../app.ts';
+
+/** Placeholder wired into app.ts; the area's pages replace it. */
+export function familyRoutes(_deps: PageDeps): Router {
+  return new Router();
+}

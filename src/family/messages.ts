@@ -1,0 +1,5 @@
+/** Texts of this area's pages (Russian first). */
+export const messages = {
+  ru: {} as Record<string, string>,
+  en: {} as Record<string, string>,
+};
