@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError } from '../shared/app-error.ts';
+import { createLeasedRateLimiter } from './leased-rate-limit.ts';
 import { RATE_LIMITS, consumeRateLimit, ipKey, refundRateLimit, type RateLimitName, type RateLimitPolicy } from './rate-limits.ts';
 
 export interface RateLimitDeps {
@@ -39,14 +40,16 @@ const CLIENT_ENDPOINTS = new Set(['/token', '/token/introspection', '/token/revo
  * public clients are limited by oidc-provider's own checks and the per-IP limits in front of the
  * login). A request whose client then fails authentication (401) gives its point back, so a forged
  * client_id cannot spend a real client's budget beyond the requests in flight.
- * Always answers JSON: these are API endpoints.
+ * Always answers JSON: these are API endpoints. The counters are leased in chunks
+ * (leased-rate-limit.ts): one database write per chunk of requests, not per request.
  */
 export function rateLimitTokenClients(deps: RateLimitDeps, policy: RateLimitPolicy = RATE_LIMITS.token): Middleware {
+  const limiter = createLeasedRateLimiter(deps.db, policy);
   return async (ctx, next) => {
     const clientId = ctx.method === 'POST' && CLIENT_ENDPOINTS.has(ctx.path) ? basicClientId(ctx.get('authorization')) : undefined;
     if (!clientId) return next();
     const key = `token:client:${clientId}`;
-    const decision = await consumeRateLimit(deps.db, key, policy, deps.clock.now());
+    const decision = await limiter.take(key, deps.clock.now());
     if (!decision.allowed) {
       ctx.status = 429;
       ctx.set('Retry-After', String(decision.retryAfterSeconds));
@@ -55,7 +58,7 @@ export function rateLimitTokenClients(deps: RateLimitDeps, policy: RateLimitPoli
       return;
     }
     await next();
-    if (ctx.status === 401) await refundRateLimit(deps.db, key, deps.clock.now());
+    if (ctx.status === 401) limiter.giveBack(key, deps.clock.now());
   };
 }
 
