@@ -32,6 +32,7 @@ import { devOutboxRoutes } from './notifications/dev-outbox.routes.ts';
 import { createCodeHasher, type CodeHasher } from './codes/codes.service.ts';
 import type { Views } from './http/views.ts';
 import { createBearerAuthenticator } from './rest/bearer.ts';
+import { createActingVerifier } from './acting/acting.bearer.ts';
 import { personApiRoutes } from './rest/person.routes.ts';
 import { publicJwk } from './oidc/keys.ts';
 import { esiaScopeGuard } from './oidc/scope-guard.ts';
@@ -146,7 +147,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   }
   provider.use(pages.routes());
 
-  const authenticate = createBearerAuthenticator(provider, deps.config.issuer, { keys: deps.signingKeys.map(publicJwk) });
+  const authenticate = createBearerAuthenticator(provider, deps.config.issuer, { keys: deps.signingKeys.map(publicJwk) }, createActingVerifier(deps.db, deps.clock));
   const apiDeps = { db: deps.db, issuer: deps.config.issuer, authenticate };
   // The more specific ESIA paths (/rs/prns/{oid}/kids, /roles; /rs/orgs) before the person API's own.
   for (const api of [kidsApiRoutes(apiDeps), organisationsApiRoutes(apiDeps), personApiRoutes(apiDeps)]) provider.use(api.routes());

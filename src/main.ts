@@ -13,6 +13,8 @@ import { startOutboxWorker } from './notifications/outbox.worker.ts';
 import { createChannels } from './notifications/channels.ts';
 import { startRegistryCheckWorker } from './verification/registry-check.worker.ts';
 import { createMockRegistries, loadMockRegistrySeed } from './verification/mock-registries.ts';
+import { startChildCheckWorker } from './family/child-check.worker.ts';
+import { createMockCivilRegistry, loadMockCivilRegistrySeed } from './family/mock-civil-registry.ts';
 import { fileURLToPath } from 'node:url';
 import cluster from 'node:cluster';
 import { followPrimary, isClusterPrimary, superviseWorkers, withWorkersArgument } from './cluster.ts';
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   logger.info({ issuer: config.issuer, database: runtime.database.engine }, `IdP listening on ${config.issuer}`);
   logger.info(`Discovery: ${config.issuer}/.well-known/openid-configuration`);
 
-  const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds);
+  const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds, { loginHistoryDays: config.loginHistoryDays });
   const stopKeyRefresh = startKeyRefresh(runtime, config.keys.refreshSeconds);
   const outbox = config.runWorkers
     ? startOutboxWorker({ db: runtime.database.db, clock: runtime.clock, logger: logger.child({ worker: 'outbox' }), channels: createChannels(config.notifications, logger), pollMs: config.notifications.pollMs })
@@ -55,9 +57,17 @@ async function main(): Promise<void> {
         registries: createMockRegistries({ db: runtime.database.db, latencyMs: config.registry.latencyMs, failureRate: config.registry.failureRate }),
       })
     : undefined;
+  // The civil registry (ЗАГС) check of children, on the same registry knobs; a real ЗАГС client would plug in here.
+  const childCheckWorker = config.runWorkers
+    ? startChildCheckWorker({
+        db: runtime.database.db, clock: runtime.clock, logger: logger.child({ worker: 'child-checks' }), pollMs: config.registry.pollMs,
+        registry: createMockCivilRegistry({ db: runtime.database.db, latencyMs: config.registry.latencyMs, failureRate: config.registry.failureRate }),
+      })
+    : undefined;
 
   if (config.demo) {
     await loadMockRegistrySeed(runtime.database.db, fileURLToPath(new URL('../config/mock-registry.json', import.meta.url)));
+    await loadMockCivilRegistrySeed(runtime.database.db, fileURLToPath(new URL('../config/mock-civil-registry.json', import.meta.url)));
     const demo = await seedDemoData(runtime.database.db, runtime.hasher, runtime.secrets.secretBox, runtime.validateClient, config.mosru.url);
     const mosruAccounts = await startMosru(runtime, config, demo.mosruClient, logger, servers);
     printDemo(config.issuer, config.mosru.url, demo.citizens, mosruAccounts);
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
     stopKeyRefresh();
     await outbox?.stop();
     await registryWorker?.stop();
+    await childCheckWorker?.stop();
     await runtime.close();
   }, logger);
 }

@@ -23,6 +23,11 @@ export interface CitizensTable {
   gender: 'M' | 'F' | null;
   birth_place: string | null;
   citizenship: string | null;
+  /**
+   * Set on an alias: a duplicate account linked into this primary one (src/merge). Logins with the
+   * alias's phone, e-mail or SNILS land in the primary; the alias is never a session's account.
+   */
+  merged_into_oid: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

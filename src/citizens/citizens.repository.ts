@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { LoginIdentifier } from '../shared/contacts.ts';
 import type { Citizen, CitizenDocument, TrustLevel } from './citizen.table.ts';
@@ -34,7 +35,25 @@ export async function findCitizenByOid(db: DbOrTrx, oid: string): Promise<Citize
 }
 
 export async function findCitizenByLogin(db: DbOrTrx, login: LoginIdentifier): Promise<Citizen | undefined> {
-  return db.selectFrom('citizens').selectAll().where(login.kind, '=', login.value).executeTakeFirst();
+  return db
+    .selectFrom('citizens')
+    .selectAll()
+    .where(login.kind, '=', login.value)
+    // Phones and e-mails are unique; a SNILS may sit on several verified accounts of one person until
+    // they are linked (src/merge): the primary account first, then the most trusted, then the oldest.
+    .orderBy(sql`merged_into_oid IS NULL`, 'desc')
+    .orderBy(sql`CASE trust_level WHEN 'confirmed' THEN 0 WHEN 'standard' THEN 1 ELSE 2 END`)
+    .orderBy('oid')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/**
+ * The account a citizen row signs in to: itself, or — for an alias linked into another account
+ * (src/merge) — that primary account. Undefined only if the primary vanished meanwhile.
+ */
+export async function findPrimaryAccount(db: DbOrTrx, citizen: Citizen): Promise<Citizen | undefined> {
+  return citizen.merged_into_oid ? findCitizenByOid(db, citizen.merged_into_oid) : citizen;
 }
 
 export async function listCitizens(db: DbOrTrx, limit = 100): Promise<Citizen[]> {

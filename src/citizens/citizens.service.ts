@@ -4,7 +4,7 @@ import { normalizeEmail, normalizePhone, parseLoginIdentifier } from '../shared/
 import { normalizePersonName } from '../shared/names.ts';
 import { isUniqueViolation } from '../db/pg-errors.ts';
 import type { Citizen, TrustLevel } from './citizen.table.ts';
-import { findCitizenByLogin, insertCitizen } from './citizens.repository.ts';
+import { findCitizenByLogin, findPrimaryAccount, insertCitizen } from './citizens.repository.ts';
 import type { PasswordHasher } from './passwords.ts';
 
 export interface CreateCitizenInput {
@@ -54,5 +54,7 @@ export async function authenticateCitizen(db: Db, hasher: PasswordHasher, login:
   const identifier = parseLoginIdentifier(login);
   const citizen = identifier ? await findCitizenByLogin(db, identifier) : undefined;
   if (!citizen) return hasher.verifyAgainstNothing(password).then(() => null);
-  return (await hasher.verify(citizen.password_hash, password)) ? citizen : null;
+  if (!(await hasher.verify(citizen.password_hash, password))) return null;
+  // An alias's own phone or e-mail and password sign in to the account it was linked into (src/merge).
+  return (await findPrimaryAccount(db, citizen)) ?? null;
 }

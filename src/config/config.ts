@@ -44,6 +44,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: bool(defaults.migrateOnStart),
   TRUST_PROXY: bool(defaults.trustProxy),
   PRUNE_INTERVAL_SECONDS: int(defaults.pruneIntervalSeconds, 0),
+  LOGIN_HISTORY_DAYS: int(180, 1, 36_500),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   SMTP_FROM: z.string().min(3).optional().default('Госуслуги <no-reply@esia.localhost>'),
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -58,6 +59,7 @@ const envSchema = z.object({
   IP_RATE_LIMIT_MULTIPLIER: int(1, 1, 1000),
   KEYS_REFRESH_SECONDS: int(30, 0, 3600),
   KEY_PUBLISH_SECONDS: int(600, 0, 7 * 24 * 3600),
+  MERGE_UNDO_DAYS: int(30, 0, 3650),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default(defaults.logLevel),
 });
 
@@ -86,6 +88,8 @@ export interface Config {
   migrateOnStart: boolean;
   trustProxy: boolean;
   pruneIntervalSeconds: number;
+  /** «История входов»: attempts older than this many days are pruned. */
+  loginHistoryDays: number;
   /**
    * Hosts on loopback or private networks that the IdP may call (back-channel logout). oidc-provider
    * refuses such addresses by default against SSRF; RPs inside a private network must be listed.
@@ -103,6 +107,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Scales the per-IP budgets (registration, recovery, codes): raise it where many citizens share one address (carrier NAT). */
   ipRateLimitMultiplier: number;
+  /** Days after linking two accounts during which «Отвязать» restores the linked one (src/merge). */
+  mergeUndoDays: number;
   logLevel: string;
 }
 
@@ -182,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     migrateOnStart: e.MIGRATE_ON_START,
     trustProxy: e.TRUST_PROXY,
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
+    loginHistoryDays: e.LOGIN_HISTORY_DAYS,
     privateNetworkHosts: e.PRIVATE_NETWORK_HOSTS ?? (production ? [] : ['localhost', '127.0.0.1', '[::1]']),
     notifications: {
       smtpUrl: e.SMTP_URL,
@@ -196,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     keys: { refreshSeconds: e.KEYS_REFRESH_SECONDS, publishSeconds: e.KEY_PUBLISH_SECONDS },
     metricsToken: e.METRICS_TOKEN,
     ipRateLimitMultiplier: e.IP_RATE_LIMIT_MULTIPLIER,
+    mergeUndoDays: e.MERGE_UNDO_DAYS,
     logLevel: e.LOG_LEVEL,
   };
 }

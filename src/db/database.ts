@@ -11,6 +11,11 @@ import type { StaffRolesTable } from '../operator/operator.table.ts';
 import type { AuditEventsTable } from '../audit/audit.table.ts';
 import type { NotificationPreferencesTable, SessionDevicesTable } from '../sessions/sessions.tables.ts';
 import type { LoginAttemptsTable, LoginThrottlesTable, PendingLoginsTable, RateLimitsTable, RecoveryCodesTable, SecondFactorsTable } from '../security/security.tables.ts';
+import type { ChildrenTable, MockCivilRegistryRecordsTable } from '../family/family.tables.ts';
+import type { PowersOfAttorneyTable } from '../powers/powers.table.ts';
+import type { ActingChoicesTable } from '../acting/acting.tables.ts';
+import type { OrganisationInvitationsTable, OrganisationMembersTable, OrganisationsTable } from '../organisations/organisations.tables.ts';
+import type { AccountMergesTable, MergeFlowsTable, MergeMovedRowsTable } from '../merge/merge.tables.ts';
 
 /** Every table, composed from the areas that own them. */
 export interface Database {
@@ -40,6 +45,16 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   session_devices: SessionDevicesTable;
   notification_preferences: NotificationPreferencesTable;
+  children: ChildrenTable;
+  mock_civil_registry_records: MockCivilRegistryRecordsTable;
+  powers_of_attorney: PowersOfAttorneyTable;
+  acting_choices: ActingChoicesTable;
+  organisations: OrganisationsTable;
+  organisation_members: OrganisationMembersTable;
+  organisation_invitations: OrganisationInvitationsTable;
+  merge_flows: MergeFlowsTable;
+  account_merges: AccountMergesTable;
+  merge_moved_rows: MergeMovedRowsTable;
 }
 
 export type Db = Kysely<Database>;

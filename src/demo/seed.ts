@@ -7,6 +7,9 @@ import type { SecretBox } from '../shared/secret-box.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { findClientMetadata } from '../oidc/clients.repository.ts';
 import { registerClient, type ValidateClientMetadata } from '../oidc/clients.service.ts';
+import { seedDemoOrganisation } from '../organisations/demo.ts';
+import { seedDemoPower } from '../powers/demo-power.ts';
+import { seedDemoFamily } from '../family/demo-family.ts';
 
 /**
  * Demo citizens, one per trust level, with the identity data each level implies. The mock state
@@ -61,6 +64,13 @@ export async function seedDemoData(db: Db, hasher: PasswordHasher, secretBox: Se
   for (const citizen of DEMO_CITIZENS) {
     if (!(await findCitizenByLogin(db, { kind: 'phone', value: citizen.phone }))) await seedCitizen(db, hasher, citizen);
   }
+  // Иванов heads the demo ООО «Ромашка» (config/mock-business-registry.json); Смирнова works there.
+  await seedDemoOrganisation(db, { chiefSnils: DEMO_CITIZENS[0].snils, employeeSnils: DEMO_CITIZENS[1].snils }, new Date());
+  // Смирнова lets Иванов (named by his verified SNILS) view her data at every service for a year.
+  const smirnova = await findCitizenByLogin(db, { kind: 'phone', value: DEMO_CITIZENS[1].phone });
+  if (smirnova) await seedDemoPower(db, { principalOid: smirnova.oid, representativeSnils: DEMO_CITIZENS[0].snils, now: new Date() });
+  // Иванов's children Мария (record only) and Пётр (15, own account awaiting his consent to the link).
+  await seedDemoFamily(db, hasher, { parentPhone: DEMO_CITIZENS[0].phone });
   let metadata = await findClientMetadata(db, secretBox, DEMO_CLIENT_ID);
   if (!metadata) {
     await registerClient(db, secretBox, validate, {

@@ -1,7 +1,100 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { PersonApiDeps } from '../rest/person.routes.ts';
+import { parseCollectionEmbed } from '../rest/embed.ts';
+import { contentTag, ifNoneMatchHits, quoteETag } from '../rest/etag.ts';
+import { presentCollection, type Item } from '../rest/person.presenter.ts';
+import { citizenExists } from '../rest/person.repository.ts';
+import { AppError, assertThat } from '../shared/app-error.ts';
+import { findVerifiedChildOf, listVerifiedChildrenOf } from './children.repository.ts';
+import { kidAccess, presentBirthCertificate, presentKid, type KidAccess } from './kids.presenter.ts';
 
-/** Placeholder wired into app.ts: /rs/prns/{oid}/kids… */
-export function kidsApiRoutes(_deps: PersonApiDeps): Router {
-  return new Router();
+const NUMERIC_ID = /^\d{1,18}$/;
+
+/**
+ * /rs/prns/{oid}/kids[/{kidId}[/docs[/{docId}]]] in ESIA's shapes, with the person API's rules:
+ * bearer token (401) → the token's own citizen (403; a non-numeric OID is 404) → a kid_* scope
+ * (403 insufficient_scope) → the data (404). Only children the civil registry verified exist here.
+ */
+export function kidsApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Router {
+  const router = new Router({ prefix: '/rs/prns/:oid/kids' });
+  const kidUrl = (oid: string) => (item: Item) => `${issuer}/rs/prns/${oid}/kids/${item.id}`;
+  const docUrl = (oid: string, kidId: string) => (item: Item) => `${issuer}/rs/prns/${oid}/kids/${kidId}/docs/${item.id}`;
+
+  async function authorize(ctx: Context): Promise<{ oid: string; access: KidAccess }> {
+    const principal = await authenticate(ctx);
+    const oid = ctx.params.oid;
+    assertThat(NUMERIC_ID.test(oid), notFound);
+    assertThat(oid === principal.oid, () => new AppError('rest.forbidden_subject', 403, 'the access token was issued for another citizen'));
+    const access = kidAccess(principal.scopes);
+    // Any kid_* scope opens the list; kid_fullname is the one to name as enough.
+    requireScope(ctx, access.any, 'kid_fullname');
+    return { oid, access };
+  }
+
+  async function kidOf(oid: string, kidId: string) {
+    const child = await findVerifiedChildOf(db, oid, kidId);
+    assertThat(child, notFound);
+    return child;
+  }
+
+  router.get('/', async (ctx) => {
+    const { oid, access } = await authorize(ctx);
+    const inline = parseCollectionEmbed(ctx.query.embed);
+    const [exists, children] = await Promise.all([citizenExists(db, oid), listVerifiedChildrenOf(db, oid)]);
+    assertThat(exists, notFound);
+    respond(ctx, presentCollection(children.map((child) => presentKid(child, access)), kidUrl(oid), inline));
+  });
+
+  router.get('/:kidId', async (ctx) => {
+    const { oid, access } = await authorize(ctx);
+    respond(ctx, presentKid(await kidOf(oid, ctx.params.kidId), access));
+  });
+
+  router.get('/:kidId/docs', async (ctx) => {
+    const { oid, access } = await authorize(ctx);
+    requireScope(ctx, access.certificate, 'kid_birth_cert_doc');
+    const inline = parseCollectionEmbed(ctx.query.embed);
+    const child = await kidOf(oid, ctx.params.kidId);
+    respond(ctx, presentCollection([presentBirthCertificate(child)], docUrl(oid, child.id), inline));
+  });
+
+  router.get('/:kidId/docs/:docId', async (ctx) => {
+    const { oid, access } = await authorize(ctx);
+    requireScope(ctx, access.certificate, 'kid_birth_cert_doc');
+    const child = await kidOf(oid, ctx.params.kidId);
+    assertThat(ctx.params.docId === child.id, notFound);
+    respond(ctx, presentBirthCertificate(child));
+  });
+
+  return router;
+}
+
+/**
+ * As the person API answers (src/rest/person.routes.ts): a strong ETag over the exact bytes sent,
+ * 304 on a matching If-None-Match, `private, no-cache` (personal data, revalidated with the token).
+ */
+function respond(ctx: Context, body: object): void {
+  const json = JSON.stringify(body);
+  const tag = contentTag(json);
+  ctx.set('Cache-Control', 'private, no-cache');
+  ctx.set('Vary', 'Authorization');
+  ctx.set('ETag', quoteETag(tag));
+  if (ifNoneMatchHits(ctx.get('if-none-match') || undefined, tag)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = 'application/json';
+  ctx.body = json;
+}
+
+/** RFC 6750 §3.1: insufficient_scope names a scope that would be enough. */
+function requireScope(ctx: Context, granted: boolean, scope: string): void {
+  if (granted) return;
+  ctx.set('WWW-Authenticate', `Bearer realm="esia-rs", error="insufficient_scope", scope="${scope}"`);
+  throw new AppError('rest.insufficient_scope', 403, `the access token was not granted the ${scope} scope`);
+}
+
+function notFound(): AppError {
+  return new AppError('rest.not_found', 404, 'no such resource');
 }

@@ -10,6 +10,7 @@ import { messages as merge } from '../merge/messages.ts';
 import { messages as family } from '../family/messages.ts';
 import { messages as organisations } from '../organisations/messages.ts';
 import { messages as powers } from '../powers/messages.ts';
+import { messages as acting } from '../acting/messages.ts';
 
 /** The areas' message bundles, merged into the catalogues by i18n.ts. */
-export const AREA_MESSAGES: Array<{ ru: Record<string, string>; en: Record<string, string> }> = [registration, recovery, account, verification, operator, notifications, sessions, security, merge, family, organisations, powers];
+export const AREA_MESSAGES: Array<{ ru: Record<string, string>; en: Record<string, string> }> = [registration, recovery, account, verification, operator, notifications, sessions, security, merge, family, organisations, powers, acting];

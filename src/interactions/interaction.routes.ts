@@ -23,6 +23,8 @@ import { requestedSecondFactors } from '../security/mfa-request.ts';
 import { bodyField, clientOf, finish, loadInteraction, localeOf, noStore, type Interaction } from './interaction-helpers.ts';
 import { isStepUp, secondFactorRoutes } from './second-factor.routes.ts';
 import { waitText } from '../security/wait-text.ts';
+import { ROLE_PROMPT } from '../acting/role-prompt.ts';
+import { roleChoiceRoutes } from '../acting/role-choice.routes.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -62,6 +64,12 @@ export function interactionRoutes({ provider, db, hasher, views, security }: Int
     }
     if (interaction.prompt.name === TRUST_LEVEL_PROMPT) {
       await handleTrustLevel(ctx, interaction);
+      return;
+    }
+    if (interaction.prompt.name === ROLE_PROMPT) {
+      // As a private person, an employee or a representative: src/acting/role-choice.routes.ts.
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${interaction.uid}/role`);
       return;
     }
     if (interaction.prompt.name === 'consent' && interaction.params.client_id === ACCOUNT_CLIENT_ID) {
@@ -133,6 +141,7 @@ export function interactionRoutes({ provider, db, hasher, views, security }: Int
   });
 
   if (securityDeps) secondFactorRoutes(router, { provider, views, security: securityDeps, form, renderLogin });
+  roleChoiceRoutes(router, { provider, db, clock: security.clock, views, form });
 
   router.post('/confirm', form, async (ctx) => {
     const interaction = await loadInteraction(provider, ctx, 'consent');

@@ -20,6 +20,11 @@ import type { TrustLevel } from '../citizens/citizen.table.ts';
  *                          `contact_changed` and `contact_removed` take the contact's `kind`; `new_device` may name the
  *                          `device` ("Chrome, Windows, IP 203.0.113.7"); unknown events get a generic sentence
  * - `login_code`          { code: string, ttlMinutes?: number } — the SMS code of a sign-in's second step
+ * - `merge_code`          { code: string, ttlMinutes?: number } — sent to the other account's contact to prove it is yours («Связать аккаунты»)
+ * - `organisation_invitation` { organisation: string, role?: 'employee' | 'admin' } — to the invitee's confirmed e-mail
+ * - `power_of_attorney`   { event: 'activated' | 'revoked' | 'renounced' | 'expired' | 'ended_account_deleted',
+ *                          side: 'principal' | 'organisation' | 'representative', powerId: string, validTo?: 'YYYY-MM-DD' } —
+ *                          a power of attorney changed; names the power by number only (details are in the account)
  */
 export type TemplateLocale = 'ru';
 
@@ -51,8 +56,41 @@ export const SECURITY_EVENTS = {
   recovery_code_used: 'Для входа в вашу учётную запись на Госуслугах использован резервный код',
   account_locked: 'Вход в вашу учётную запись на Госуслугах временно заблокирован после нескольких неверных попыток ввода пароля',
   new_device: 'Выполнен вход в вашу учётную запись на Госуслугах с нового устройства',
+  accounts_linked: 'Ваша учётная запись на Госуслугах связана с другой вашей учётной записью',
+  accounts_unlinked: 'Ваша учётная запись на Госуслугах отвязана от другой вашей учётной записи',
+  primary_account_changed: 'Основная учётная запись среди связанных ваших учётных записей на Госуслугах изменена',
 } as const;
 export type SecurityEvent = keyof typeof SECURITY_EVENTS;
+
+/** The power_of_attorney notice per event and side; `{id}` is the power's number, `{until}` its last day. */
+const POWER_EVENTS: Record<string, Record<'principal' | 'organisation' | 'representative', string>> = {
+  activated: {
+    principal: 'Вы выдали доверенность №{id}, она действует{until}. Если вы этого не делали, отзовите её и смените пароль от Госуслуг.',
+    organisation: 'Доверенность №{id} от имени организации подписана и действует{until}.',
+    representative: 'Вам выдана доверенность №{id}, она действует{until}.',
+  },
+  revoked: {
+    principal: 'Доверенность №{id} отозвана.',
+    organisation: 'Доверенность №{id} от имени организации отозвана.',
+    representative: 'Доверенность №{id}, выданная вам, отозвана.',
+  },
+  renounced: {
+    principal: 'Представитель отказался от доверенности №{id}.',
+    organisation: 'Представитель отказался от доверенности №{id}, выданной организацией.',
+    representative: 'Вы отказались от доверенности №{id}.',
+  },
+  expired: {
+    principal: 'Срок действия доверенности №{id} истёк.',
+    organisation: 'Срок действия доверенности №{id} от имени организации истёк.',
+    representative: 'Срок действия выданной вам доверенности №{id} истёк.',
+  },
+  // Said the same to every side: whose account went is not the other side's data.
+  ended_account_deleted: {
+    principal: 'Доверенность №{id} прекращена в связи с удалением учётной записи.',
+    organisation: 'Доверенность №{id} от имени организации прекращена в связи с удалением учётной записи.',
+    representative: 'Доверенность №{id}, выданная вам, прекращена в связи с удалением учётной записи.',
+  },
+};
 
 const TRUST_LABELS: Record<TrustLevel, string> = { simplified: 'Упрощённая', standard: 'Стандартная', confirmed: 'Подтверждённая' };
 
@@ -70,6 +108,10 @@ const TEMPLATES: Record<string, Template> = {
   login_code: (p, name) => ({
     subject: 'Код для входа',
     text: join(`Код для входа на Госуслуги: ${code(p, name)}.`, DONT_SHARE, ttl(p), 'Если вы не входили, смените пароль.'),
+  }),
+  merge_code: (p, name) => ({
+    subject: 'Код для связывания учётных записей',
+    text: join(`Код для связывания этой учётной записи на Госуслугах с другой: ${code(p, name)}.`, DONT_SHARE, ttl(p), 'Если вы не связывали учётные записи, смените пароль.'),
   }),
   recovery_code: (p, name) => ({
     subject: 'Код для восстановления доступа',
@@ -123,6 +165,17 @@ const TEMPLATES: Record<string, Template> = {
       ),
     };
   },
+  power_of_attorney: (p, name) => {
+    const id = typeof p.powerId === 'string' && /^\d{1,18}$/.test(p.powerId) ? p.powerId : undefined;
+    const side = p.side === 'principal' || p.side === 'organisation' || p.side === 'representative' ? p.side : undefined;
+    const texts = typeof p.event === 'string' && Object.hasOwn(POWER_EVENTS, p.event) ? POWER_EVENTS[p.event] : undefined;
+    if (!id || !side || !texts) throw new TemplateError(`template "${name}" needs payload.powerId, payload.side and a known payload.event`);
+    const until = typeof p.validTo === 'string' ? formatDate(p.validTo) : undefined;
+    return {
+      subject: `Доверенность №${id}`,
+      text: join(texts[side].replace('{id}', id).replace('{until}', until ? ` по ${until} включительно` : ''), 'Подробности — в личном кабинете Госуслуг, раздел «Доверенности».'),
+    };
+  },
   security_notice: (p) => {
     const event = securityEvent(p);
     const sentence = event ? SECURITY_EVENTS[event] : 'Изменены настройки безопасности вашей учётной записи на Госуслугах';
@@ -131,6 +184,18 @@ const TEMPLATES: Record<string, Template> = {
     return {
       subject: 'Уведомление о безопасности',
       text: join(`${sentence}${at ? ` ${at}` : ''}.`, device, 'Если это были не вы, восстановите доступ к Госуслугам и смените пароль.'),
+    };
+  },
+  organisation_invitation: (p, name) => {
+    if (typeof p.organisation !== 'string' || p.organisation.trim() === '') throw new TemplateError(`template "${name}" needs payload.organisation (a name)`);
+    const as = p.role === 'admin' ? ' администратором' : p.role === 'employee' ? ' сотрудником' : '';
+    return {
+      subject: 'Приглашение в организацию',
+      text: join(
+        `Вас пригласили присоединиться${as} к организации ${p.organisation.trim().slice(0, 200)} на Госуслугах.`,
+        'Принять или отклонить приглашение можно в личном кабинете, в разделе «Организации». Приглашение действует 14 дней.',
+        'Если вы не ждали приглашения, просто не отвечайте на него.',
+      ),
     };
   },
 };

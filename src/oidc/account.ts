@@ -1,8 +1,10 @@
 import type { FindAccount } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { findCitizenByOid } from '../citizens/citizens.repository.ts';
+import { findMergedOids } from '../merge/merge.repository.ts';
 import { answerVerifiedClaims, findVerificationRecord } from '../trust/verified-claims.ts';
 import { citizenClaims, loadCitizenRecord, scopesNeedAddresses, scopesNeedDocuments } from './claims.ts';
+import type { ActingHooks } from '../acting/acting.oidc.ts';
 
 /** RFC 8176 `amr` values → ESIA's `urn:esia:amd` names. */
 const ESIA_AMD: Record<string, string> = { pwd: 'PWD', otp: 'OTP', sms: 'SMS', hwk: 'HWK', mfa: 'MFA' };
@@ -16,10 +18,16 @@ export function esiaAmd(amr: unknown): string | undefined {
  * `claims` parameter) actually granted. `token` is the code, refresh or access token the claims are
  * for; it carries the session's id and authentication methods.
  */
-export function createFindAccount(db: Db): FindAccount {
-  return async (_ctx, sub, token) => {
+export function createFindAccount(db: Db, acting: ActingHooks): FindAccount {
+  return async (ctx, sub, token) => {
     const citizen = await findCitizenByOid(db, sub);
-    if (!citizen) return undefined;
+    // An alias (linked into another account, src/merge) is nobody's account any more: its tokens
+    // were ended at the link, and a token naming it must not resolve to someone else either.
+    if (!citizen || citizen.merged_into_oid) return undefined;
+    // The role chosen at login (src/acting). Lapsed (membership ended, power revoked): no account,
+    // so the code or refresh token is refused and userinfo answers invalid_token.
+    const actingClaims = await acting.identityClaimsFor(ctx, citizen.oid, token as never);
+    if (!actingClaims) return undefined;
     return {
       accountId: citizen.oid,
       async claims(use, scope, requested) {
@@ -32,11 +40,14 @@ export function createFindAccount(db: Db): FindAccount {
           documents: scopesNeedDocuments(scopes) || wantsVerified || asked.has('urn:esia:id_doc'),
           addresses: scopesNeedAddresses(scopes) || asked.has('address') || asked.has('urn:esia:addresses'),
         });
-        const claims = citizenClaims(record);
+        const claims = citizenClaims({ ...record, mergedOids: await findMergedOids(db, citizen.oid) });
         const session = token as { sid?: string; sessionUid?: string; amr?: string[] } | undefined;
         if (session?.sid ?? session?.sessionUid) claims['urn:esia:sid'] = session.sid ?? session.sessionUid;
         const amd = esiaAmd(session?.amr);
         if (amd) claims['urn:esia:amd'] = amd;
+        // The organisation's fields follow the granted org_* scopes in the ID token too; the list of
+        // memberships (usr_org) is loaded only where it can be released.
+        Object.assign(claims, await actingClaims(new Set(scope.split(' ')), scopes.has('usr_org') || asked.has('urn:esia:usr_org')));
         if (wantsVerified) {
           const verified = answerVerifiedClaims(requested!.verified_claims, { ...record, verification: await findVerificationRecord(db, citizen) });
           if (verified !== undefined) claims.verified_claims = verified;

@@ -7,7 +7,7 @@ import type { Citizen, CitizenAddress, CitizenDocument } from '../citizens/citiz
  * OIDC claim travels in `urn:esia:*` claims.
  */
 export const SCOPE_CLAIMS = {
-  openid: ['sub', 'acr', 'amr', 'urn:esia:sbj', 'urn:esia:sid', 'urn:esia:amd'],
+  openid: ['sub', 'acr', 'amr', 'urn:esia:sbj', 'urn:esia:sid', 'urn:esia:amd', 'urn:esia:org', 'act', 'urn:esia:acting_for', 'merged_oids'],
   fullname: ['name', 'family_name', 'given_name', 'middle_name'],
   birthdate: ['birthdate'],
   gender: ['gender'],
@@ -19,6 +19,21 @@ export const SCOPE_CLAIMS = {
   mobile: ['phone_number', 'phone_number_verified'],
   contacts: ['urn:esia:contacts'],
   addresses: ['address', 'urn:esia:addresses'],
+  // The citizen's children: REST only (/rs/prns/{oid}/kids, src/family), no claims.
+  kid_fullname: [],
+  kid_birthdate: [],
+  kid_gender: [],
+  kid_snils: [],
+  kid_birth_cert_doc: [],
+  // The organisation chosen at login (src/acting): each org_* scope adds its field to urn:esia:org;
+  // usr_org lists every organisation the citizen belongs to.
+  usr_org: ['urn:esia:usr_org'],
+  org_fullname: ['urn:esia:org'],
+  org_shortname: ['urn:esia:org'],
+  org_type: ['urn:esia:org'],
+  org_ogrn: ['urn:esia:org'],
+  org_inn: ['urn:esia:org'],
+  org_kpp: ['urn:esia:org'],
   // Standard OIDC scopes, as aliases of the ESIA ones.
   profile: ['name', 'family_name', 'given_name', 'middle_name', 'birthdate', 'gender'],
   phone: ['phone_number', 'phone_number_verified'],
@@ -36,6 +51,8 @@ export interface CitizenRecord {
   citizen: Citizen;
   passport?: CitizenDocument;
   addresses?: CitizenAddress[];
+  /** OIDs of duplicate accounts linked into this one (src/merge), as strings like `sub`. */
+  mergedOids?: string[];
 }
 
 export function scopesNeedDocuments(scopes: Set<string>): boolean {
@@ -70,7 +87,7 @@ export function formatSnilsPrinted(snils: string): string {
  * (or the `claims` parameter) ask for. Session-bound claims (`urn:esia:sid`, `urn:esia:amd`) are
  * added by the caller, which knows the session.
  */
-export function citizenClaims({ citizen, passport, addresses }: CitizenRecord): Record<string, unknown> {
+export function citizenClaims({ citizen, passport, addresses, mergedOids }: CitizenRecord): Record<string, unknown> {
   const name = [citizen.last_name, citizen.first_name, citizen.middle_name].filter(Boolean).join(' ');
   const claims: Record<string, unknown> = {
     sub: citizen.oid,
@@ -85,6 +102,8 @@ export function citizenClaims({ citizen, passport, addresses }: CitizenRecord): 
     family_name: citizen.last_name,
     given_name: citizen.first_name,
   };
+  // Strings, as `sub` is: an RP that stored the OID of a now-linked account finds it here unchanged.
+  if (mergedOids?.length) claims.merged_oids = [...mergedOids];
   if (citizen.middle_name) claims.middle_name = citizen.middle_name;
   if (citizen.birth_date) claims.birthdate = citizen.birth_date;
   if (citizen.gender) claims.gender = citizen.gender === 'M' ? 'male' : 'female';

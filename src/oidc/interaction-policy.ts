@@ -5,6 +5,8 @@ import type { TrustLevel } from '../citizens/citizen.table.ts';
 import { requiredTrustLevel } from '../trust/acr.ts';
 import { trustRank } from '../trust/trust-levels.ts';
 import { hasSecondFactor, requestedSecondFactors } from '../security/mfa-request.ts';
+import type { Clock } from '../shared/clock.ts';
+import { createRolePrompt } from '../acting/role-prompt.ts';
 
 const { Prompt, Check, base } = interactionPolicy;
 
@@ -24,7 +26,7 @@ export function requestedMinimum(ctx: KoaContextWithOIDC): TrustLevel | undefine
  * account rather than of how the citizen signed in, so signing in again cannot raise it; the
  * trust_level prompt explains instead what the citizen can do.
  */
-export function createInteractionPolicy(db: Db) {
+export function createInteractionPolicy(db: Db, clock: Clock) {
   const policy = base();
   const login = policy.get('login')!;
   login.checks.remove('essential_acrs');
@@ -61,5 +63,8 @@ export function createInteractionPolicy(db: Db) {
     }),
   );
   policy.add(trustLevel, 1);
+  // The role choice (src/acting): as a private person, an employee or a representative — after
+  // login and the level check, before consent (the consent page then names what the RP gets).
+  policy.add(createRolePrompt(db, clock), policy.findIndex((prompt) => prompt.name === 'consent'));
   return policy;
 }

@@ -17,6 +17,7 @@ import { createInteractionPolicy } from './interaction-policy.ts';
 import { TOKEN_PROFILES, esiaAccessTokenClaims, jwtAccessTokenCustomizer, resourceIndicatorsFeature } from './resource-server.ts';
 import { IDA_DISCOVERY } from '../trust/verified-claims.ts';
 import { createSessionTtl } from '../sessions/session-lifetime.ts';
+import { createActingHooks } from '../acting/acting.oidc.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -35,6 +36,8 @@ export interface ProviderDeps {
  */
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, db, views } = deps;
+  // The role chosen at login (src/acting): read at token issuance and use, re-checked live.
+  const acting = createActingHooks(db, deps.clock);
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, deps.clock, deps.secretBox),
@@ -57,7 +60,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     responseTypes: ['code', 'none'],
     discovery: { ...IDA_DISCOVERY },
     formats: { customizers: { jwt: jwtAccessTokenCustomizer } },
-    extraTokenClaims: (ctx, token) => esiaAccessTokenClaims(ctx, token as never),
+    extraTokenClaims: async (ctx, token) => {
+      const claims = await esiaAccessTokenClaims(ctx, token as never);
+      return claims && { ...claims, ...(await acting.accessTokenClaims(ctx, token as never)) };
+    },
     extraClientMetadata: {
       properties: ['token_profile'],
       validator: (_ctx, key, value) => {
@@ -71,18 +77,21 @@ export function createProvider(deps: ProviderDeps): Provider {
     // Like Keycloak: a client allowed the refresh_token grant gets one with every code exchange;
     // without offline_access it ends with the citizen's session.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    findAccount: createFindAccount(db),
+    findAccount: createFindAccount(db, acting),
     loadExistingGrant: createLoadExistingGrant(db, deps.clock),
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(db) },
-    // ESIA's way of asking for a confirmed account (person_filter=conf_acc, base64url-encoded).
-    extraParams: ['person_filter'],
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(db, deps.clock) },
+    // ESIA's way of asking for a confirmed account (person_filter=conf_acc, base64url-encoded), and
+    // the organisation to sign in for (org_oid; ESIA's `org_fullname?org_oid=…` scopes become it in scope-guard.ts).
+    extraParams: ['person_filter', 'org_oid'],
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       // A client learns about, and may revoke, only the tokens issued to itself; anything else
       // reads as inactive / is silently ignored (RFC 7662 §2.2, RFC 7009 §2.2).
-      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      // A token issued for an organisation or under a power of attorney is inactive as soon as the
+      // membership ends or the power is revoked (src/acting).
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId && (await acting.stillValid(token as never)) },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsFeature(config.issuer, config.ttl.accessToken),

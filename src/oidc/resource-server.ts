@@ -47,15 +47,30 @@ export function resourceIndicatorsFeature(issuer: string, accessTokenTtl: number
 export const jwtAccessTokenCustomizer: NonNullable<NonNullable<Configuration['formats']>['customizers']>['jwt'] = async (ctx, token, jwt) => {
   jwt.header = { sbt: 'access', ver: 1 };
   const client = ctx.oidc.client;
-  const accountId = (token as { accountId?: string }).accountId;
-  if (tokenProfileOf(client) === 'esia' && typeof jwt.payload.scope === 'string' && accountId) {
-    // ESIA binds each data scope to the subject: "fullname?oid=1000000001 openid".
+  // A representative's token names the principal (src/acting: `sub` in its extra claims, the
+  // representative in `act`); oidc-provider writes the session's account, so it is put right here.
+  const representing = actingSubject(token);
+  if (representing) jwt.payload.sub = representing;
+  const subject = representing ?? (token as { accountId?: string }).accountId;
+  const organisationOid = (jwt.payload['urn:esia:org'] as { oid?: number } | undefined)?.oid;
+  if (tokenProfileOf(client) === 'esia' && typeof jwt.payload.scope === 'string' && subject) {
+    // ESIA binds each data scope to the subject ("fullname?oid=1000000001 openid"), organisation
+    // scopes to the organisation ("org_fullname?org_oid=2000000001").
     jwt.payload.scope = jwt.payload.scope
       .split(' ')
-      .map((scope: string) => (scope === 'openid' || scope === 'offline_access' ? scope : `${scope}?oid=${accountId}`))
+      .map((scope: string) => {
+        if (scope === 'openid' || scope === 'offline_access') return scope;
+        if (scope.startsWith('org_')) return organisationOid === undefined ? scope : `${scope}?org_oid=${organisationOid}`;
+        return `${scope}?oid=${subject}`;
+      })
       .join(' ');
   }
 };
+
+function actingSubject(token: unknown): string | undefined {
+  const extra = (token as { extra?: { sub?: unknown; act?: unknown } }).extra;
+  return extra?.act && typeof extra.sub === 'string' ? extra.sub : undefined;
+}
 
 /** Claims every access token carries (JWT payload; for opaque tokens, what introspection shows). */
 export async function esiaAccessTokenClaims(ctx: KoaContextWithOIDC, token: { accountId?: string; sid?: string; sessionUid?: string; grantId?: string }) {

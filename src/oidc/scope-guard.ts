@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { SUPPORTED_SCOPES } from './claims.ts';
+import { splitOrganisationScopes } from '../acting/org-scope-syntax.ts';
 
 /**
  * Each client may ask only for the scopes it was registered with. oidc-provider refuses others
@@ -13,6 +14,9 @@ export function esiaScopeGuard(provider: Provider, issuer: string): Middleware {
   const supported = new Set(SUPPORTED_SCOPES);
   return async (ctx, next) => {
     if (ctx.path !== '/auth' || ctx.method !== 'GET') return next();
+    // ESIA's `org_fullname?org_oid=…` scopes → plain names + the org_oid parameter (src/acting).
+    const organisation = typeof ctx.query.scope === 'string' ? splitOrganisationScopes(ctx.query.scope, ctx.query.org_oid) : undefined;
+    if (organisation) ctx.query = { ...ctx.query, scope: organisation.scope, org_oid: organisation.orgOid };
     const { client_id: clientId, scope, redirect_uri: redirectUri, state, response_mode: responseMode } = ctx.query;
     if (typeof clientId !== 'string' || typeof scope !== 'string' || typeof redirectUri !== 'string') return next();
     if (responseMode !== undefined && responseMode !== 'query') return next();

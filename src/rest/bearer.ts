@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { AppError } from '../shared/app-error.ts';
 import { personApiResource } from '../oidc/resource-server.ts';
+import { signedInOidOfJwt, type ActingVerifier } from '../acting/acting.bearer.ts';
 
 /** Who a bearer token speaks for, and what it may read. */
 export interface BearerPrincipal {
@@ -11,7 +12,17 @@ export interface BearerPrincipal {
   /** Data scopes, without ESIA's `?oid=` suffixes. */
   scopes: Set<string>;
   format: 'opaque' | 'jwt';
+  /**
+   * Set when the citizen signed in on behalf of someone (src/acting): as an employee of an
+   * organisation, or as a representative under a power of attorney. `oid` is then the subject the
+   * token names (the principal for a representative), `actorOid` the person who signed in.
+   */
+  acting?: ActingAs;
 }
+
+export type ActingAs =
+  | { kind: 'organisation'; organisationOid: string; roles: string[] }
+  | { kind: 'representative'; powerId: string; actorOid: string; principalKind: 'citizen' | 'organisation'; rights: string[] };
 
 /**
  * Accepts both kinds of access token this IdP issues: opaque ones (looked up, so revocation is
@@ -19,7 +30,7 @@ export interface BearerPrincipal {
  * checked locally; then the grant they came from must still exist, so revoking consent ends them
  * at once too). Anything else is 401 with a WWW-Authenticate header.
  */
-export function createBearerAuthenticator(provider: Provider, issuer: string, publicJwks: JSONWebKeySet) {
+export function createBearerAuthenticator(provider: Provider, issuer: string, publicJwks: JSONWebKeySet, verifyActing: ActingVerifier) {
   const keys = createLocalJWKSet(publicJwks);
   const audience = personApiResource(issuer);
 
@@ -38,14 +49,20 @@ export function createBearerAuthenticator(provider: Provider, issuer: string, pu
       }
       const grantId = payload['urn:esia:grant_id'];
       const grant = typeof grantId === 'string' ? await provider.Grant.find(grantId) : undefined;
-      if (!grant || typeof payload.sub !== 'string' || typeof payload.client_id !== 'string') throw unauthorized(ctx, 'rest.token_revoked', 'invalid_token');
-      return { oid: payload.sub, clientId: payload.client_id, scopes: parseScopes(payload.scope), format: 'jwt' };
+      const signedIn = signedInOidOfJwt(payload);
+      if (!grant || !signedIn || grant.accountId !== signedIn || typeof payload.client_id !== 'string') throw unauthorized(ctx, 'rest.token_revoked', 'invalid_token');
+      // The organisation or power it was issued for must still hold (src/acting): checked live.
+      const subject = await verifyActing({ signedInOid: signedIn, clientId: payload.client_id, claims: payload });
+      if (!subject) throw unauthorized(ctx, 'rest.token_revoked', 'invalid_token');
+      return { ...subject, clientId: payload.client_id, scopes: parseScopes(payload.scope), format: 'jwt' };
     }
 
     const token = await provider.AccessToken.find(value);
     if (!token || token.isExpired || !token.accountId) throw unauthorized(ctx, 'rest.token_invalid', 'invalid_token');
     if (token.grantId && !(await provider.Grant.find(token.grantId))) throw unauthorized(ctx, 'rest.token_revoked', 'invalid_token');
-    return { oid: token.accountId, clientId: token.clientId!, scopes: parseScopes(token.scope), format: 'opaque' };
+    const subject = await verifyActing({ signedInOid: token.accountId, clientId: token.clientId!, claims: token.extra as Record<string, unknown> | undefined });
+    if (!subject) throw unauthorized(ctx, 'rest.token_revoked', 'invalid_token');
+    return { ...subject, clientId: token.clientId!, scopes: parseScopes(token.scope), format: 'opaque' };
   };
 }
 

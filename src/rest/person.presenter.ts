@@ -32,6 +32,8 @@ export function presentPerson(person: PersonRow, access: PersonAccess, passport:
     status: 'REGISTERED',
     verifying: Boolean(person.verifying),
     ...(access.documents && passport && { rIdDoc: Number(passport.id) }),
+    // The OIDs of accounts linked into this one («Связать аккаунты»), only when there are any.
+    ...(person.merged_oids.length > 0 && { mergedOids: person.merged_oids }),
     updatedOn: Math.floor(person.updated_at.getTime() / 1000),
   });
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { CitizenAddress, CitizenDocument } from '../citizens/citizen.table.ts';
 
@@ -14,6 +15,8 @@ export async function findPersonRow(db: DbOrTrx, oid: string) {
     .select((eb) =>
       eb.exists(eb.selectFrom('registry_checks').select('registry_checks.id').whereRef('registry_checks.citizen_oid', '=', 'citizens.oid').where('registry_checks.status', '=', 'pending')).as('verifying'),
     )
+    // Duplicate accounts linked into this one (src/merge): their OIDs, as strings like the subject.
+    .select(sql<string[]>`ARRAY(SELECT linked.oid::text FROM citizens linked WHERE linked.merged_into_oid = citizens.oid ORDER BY linked.oid)`.as('merged_oids'))
     .where('oid', '=', oid)
     .executeTakeFirst();
 }

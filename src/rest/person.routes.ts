@@ -36,6 +36,8 @@ export function personApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Ro
     // No citizen has a non-numeric OID: nothing to protect, nothing to find.
     assertThat(NUMERIC_ID.test(oid), notFound);
     assertThat(oid === principal.oid, () => new AppError('rest.forbidden_subject', 403, 'the access token was issued for another citizen'));
+    // A representative's token names the principal (src/acting); it reads their data only with the `view` right.
+    assertThat(principal.acting?.kind !== 'representative' || principal.acting.rights.includes('view'), () => new AppError('rest.forbidden_subject', 403, 'the power of attorney does not grant the view right'));
     return { oid, access: personAccess(principal.scopes) };
   }
 

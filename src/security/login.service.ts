@@ -2,7 +2,7 @@ import type { Db, DbOrTrx } from '../db/database.ts';
 import type { Citizen } from '../citizens/citizen.table.ts';
 import type { PasswordHasher } from '../citizens/passwords.ts';
 import { authenticateCitizen } from '../citizens/citizens.service.ts';
-import { findCitizenByLogin, findCitizenByOid } from '../citizens/citizens.repository.ts';
+import { findCitizenByLogin, findCitizenByOid, findPrimaryAccount } from '../citizens/citizens.repository.ts';
 import { CONTACT_CODE_POLICY, checkCode, issueCode, type CodeCheck, type CodeHasher } from '../codes/codes.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { enqueueMessage } from '../notifications/outbox.ts';
@@ -256,9 +256,11 @@ export function loginThrottleKey(hash: CodeHasher, login: string): string {
   return `login:${hash(identifier ? `${identifier.kind}:${identifier.value}` : `raw:${login.trim().toLowerCase()}`)}`;
 }
 
+/** The account the typed login signs in to: for an alias's phone or e-mail (src/merge), its primary, whose history it is. */
 async function findByTypedLogin(db: DbOrTrx, login: string): Promise<Citizen | undefined> {
   const identifier = parseLoginIdentifier(login);
-  return identifier ? findCitizenByLogin(db, identifier) : undefined;
+  const citizen = identifier ? await findCitizenByLogin(db, identifier) : undefined;
+  return citizen && findPrimaryAccount(db, citizen);
 }
 
 /** Refused before the password was checked: still in the owner's history, if the login is someone's. */

@@ -7,6 +7,10 @@ import { ACCOUNT_CLIENT_ID } from '../account/account-session.ts';
 import { groupLogouts, sendPendingLogouts, type PendingLogout } from './backchannel-logout.ts';
 import { logoutsFor } from './sessions.service.ts';
 import { findCitizenSessions } from './sessions.repository.ts';
+import { eraseInvitations, eraseMemberships } from '../organisations/account-erasure.ts';
+import { erasePowersOfCitizen } from '../powers/powers.service.ts';
+import { eraseFamilyOf } from '../family/family-erasure.ts';
+import { eraseAccountMerges, eraseMergeFlows, eraseMovedRows } from '../merge/merge.repository.ts';
 
 /**
  * Deleting an account erases it: rows are deleted, not flagged. Everything of the citizen's goes in ONE
@@ -40,6 +44,7 @@ export const ERASED_BY_CITIZEN_OID = [
   'recovery_codes',
   'pending_logins',
   'login_attempts',
+  'acting_choices',
 ] as const;
 
 /**
@@ -47,7 +52,20 @@ export const ERASED_BY_CITIZEN_OID = [
  * a principal and a representative), or rows shared with other people must be kept or ended rather
  * than deleted. Each eraser runs inside the deletion's transaction, before the tables above.
  */
-export const ERASED_BY_AREA: Record<string, (trx: DbOrTrx, oid: string) => Promise<void>> = {};
+export const ERASED_BY_AREA: Record<string, (trx: DbOrTrx, oid: string) => Promise<void>> = {
+  // Organisations the citizen heads are deleted with the account (organisations/account-erasure.ts).
+  organisation_members: eraseMemberships,
+  organisation_invitations: eraseInvitations,
+  // Powers naming the citizen on either side are deleted; the other side is told (powers/powers.service.ts).
+  powers_of_attorney: erasePowersOfCitizen,
+  // A parent's records of their children are erased; a deleted child's account only loses its link (family/family-erasure.ts).
+  children: eraseFamilyOf,
+  // Duplicate accounts linked into this one (src/merge) are the same person's: erased with it, whole.
+  citizens: eraseLinkedAliases,
+  merge_flows: eraseMergeFlows,
+  account_merges: eraseAccountMerges,
+  merge_moved_rows: eraseMovedRows,
+};
 
 /** Tables that keep the OID on purpose, and why. */
 export const RETAINED_AFTER_DELETION: Record<string, string> = {
@@ -101,6 +119,16 @@ export async function eraseCitizen(trx: DbOrTrx, input: { oid: string; requestId
   await trx.deleteFrom('citizens').where('oid', '=', oid).execute();
   await recordAudit(trx, { type: 'citizen.deleted', citizenOid: oid, actor: { type: 'citizen', oid }, requestId: input.requestId });
   return logouts;
+}
+
+/**
+ * Aliases point at their primary (`citizens.merged_into_oid`), so they go first, each erased whole in
+ * this transaction. An alias has no sessions or consents of its own (linking moved or ended them):
+ * nobody is left to tell about it.
+ */
+async function eraseLinkedAliases(trx: DbOrTrx, oid: string): Promise<void> {
+  const aliases = await trx.selectFrom('citizens').select('oid').where('merged_into_oid', '=', oid).orderBy('oid').execute();
+  for (const alias of aliases) await eraseCitizen(trx, { oid: alias.oid });
 }
 
 /**

@@ -61,6 +61,9 @@ describe('database outage', () => {
     const loginPage = await openAuthorization(browser, await startAuthorization(config, rp.redirectUri));
     expect(loginPage.url).toMatch(/\/interaction\//);
 
+    // A client that has not called /token yet: its per-client limit has no lease to spend.
+    const quiet = await idp.makeClient({ name: 'Тихий клиент' });
+
     const outage = await startOutage(idp);
     try {
       const ready = await fetch(`${idp.issuer}/readyz`);
@@ -70,8 +73,13 @@ describe('database outage', () => {
       const token = await postForm(`${idp.issuer}/token`, { grant_type: 'authorization_code', code: 'any-code', redirect_uri: rp.redirectUri, code_verifier: 'v'.repeat(43) }, { id: rp.clientId, secret: rp.clientSecret! });
       expect(token.status).toBe(503);
       expect(token.headers.get('retry-after')).toBe('5');
-      // Our per-client rate limit in front of /token is the first to reach the database.
-      expect(token.json).toMatchObject({ error: 'service_unavailable', retry_after: 5 });
+      // This client's per-client limit spends a lease taken before the outage: oidc-provider's adapter answers.
+      expect(token.json).toMatchObject({ error: 'temporarily_unavailable' });
+      // Without a lease, our limit in front of /token is the first to reach the database.
+      const quietToken = await postForm(`${idp.issuer}/token`, { grant_type: 'client_credentials' }, { id: quiet.clientId, secret: quiet.clientSecret! });
+      expect(quietToken.status).toBe(503);
+      expect(quietToken.headers.get('retry-after')).toBe('5');
+      expect(quietToken.json).toMatchObject({ error: 'service_unavailable', retry_after: 5 });
 
       // oidc-provider's own endpoints: the adapter's error becomes RFC 6749 temporarily_unavailable.
       const me = await fetch(`${idp.issuer}/me`, { headers: { authorization: `Bearer ${beforeTokens.access_token}` } });

@@ -13,7 +13,7 @@ export const pruneCommand: CliCommand = {
   ],
   options: {},
   async run(context) {
-    const deleted = await pruneEverything(await context.database(), systemClock);
+    const deleted = await pruneEverything(await context.database(), systemClock, { loginHistoryDays: context.config.loginHistoryDays });
     return {
       json: { deleted: deleted.oidcArtifacts, deletedMessages: deleted.deliveredMessages },
       text: `Deleted ${deleted.oidcArtifacts} expired OIDC artifact(s) and ${deleted.deliveredMessages} old outbox message(s).`,
