@@ -2,10 +2,10 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { PersonApiDeps } from '../rest/person.routes.ts';
 import { parseCollectionEmbed } from '../rest/embed.ts';
-import { contentTag, ifNoneMatchHits, quoteETag } from '../rest/etag.ts';
+import { anotherCitizen, notFound, requireScope, respond } from '../rest/respond.ts';
 import { presentCollection, type Item } from '../rest/person.presenter.ts';
 import { citizenExists } from '../rest/person.repository.ts';
-import { AppError, assertThat } from '../shared/app-error.ts';
+import { assertThat } from '../shared/app-error.ts';
 import { findVerifiedChildOf, listVerifiedChildrenOf } from './children.repository.ts';
 import { kidAccess, presentBirthCertificate, presentKid, type KidAccess } from './kids.presenter.ts';
 
@@ -25,7 +25,7 @@ export function kidsApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Rout
     const principal = await authenticate(ctx);
     const oid = ctx.params.oid;
     assertThat(NUMERIC_ID.test(oid), notFound);
-    assertThat(oid === principal.oid, () => new AppError('rest.forbidden_subject', 403, 'the access token was issued for another citizen'));
+    assertThat(oid === principal.oid, anotherCitizen);
     const access = kidAccess(principal.scopes);
     // Any kid_* scope opens the list; kid_fullname is the one to name as enough.
     requireScope(ctx, access.any, 'kid_fullname');
@@ -68,33 +68,4 @@ export function kidsApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Rout
   });
 
   return router;
-}
-
-/**
- * As the person API answers (src/rest/person.routes.ts): a strong ETag over the exact bytes sent,
- * 304 on a matching If-None-Match, `private, no-cache` (personal data, revalidated with the token).
- */
-function respond(ctx: Context, body: object): void {
-  const json = JSON.stringify(body);
-  const tag = contentTag(json);
-  ctx.set('Cache-Control', 'private, no-cache');
-  ctx.set('Vary', 'Authorization');
-  ctx.set('ETag', quoteETag(tag));
-  if (ifNoneMatchHits(ctx.get('if-none-match') || undefined, tag)) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = 'application/json';
-  ctx.body = json;
-}
-
-/** RFC 6750 §3.1: insufficient_scope names a scope that would be enough. */
-function requireScope(ctx: Context, granted: boolean, scope: string): void {
-  if (granted) return;
-  ctx.set('WWW-Authenticate', `Bearer realm="esia-rs", error="insufficient_scope", scope="${scope}"`);
-  throw new AppError('rest.insufficient_scope', 403, `the access token was not granted the ${scope} scope`);
-}
-
-function notFound(): AppError {
-  return new AppError('rest.not_found', 404, 'no such resource');
 }

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Db, DbOrTrx } from '../db/database.ts';
-import { normalizeNameForRegistry } from '../verification/mock-registries.ts';
-import { RegistryUnavailableError } from '../verification/state-registries.ts';
+import { normalizeNameForRegistry, simulatedRegistryCall, type MockRegistryBehaviour } from '../verification/mock-registries.ts';
 import {
   parseDate, validateBirthCertificateNumber, validateBirthCertificateSeries, validateGender, validateSnils, type Validated,
 } from '../shared/validators.ts';
@@ -16,14 +14,13 @@ import type { ChildField, RegistryParent } from './family.tables.ts';
  * injectable so tests decide exactly which calls fail. Names compare case-insensitively with ё = е.
  * The issuing office is free text people abbreviate in many ways, so it is not compared.
  */
-export function createMockCivilRegistry(options: { db: DbOrTrx; latencyMs: number; failureRate: number; random?: () => number }): CivilRegistry {
-  const { db, latencyMs, failureRate } = options;
-  const random = options.random ?? Math.random;
+export function createMockCivilRegistry(options: { db: DbOrTrx } & MockRegistryBehaviour): CivilRegistry {
+  const { db } = options;
+  const call = simulatedRegistryCall(options);
 
   return {
     async checkBirthRecord(query: BirthRecordQuery) {
-      if (latencyMs > 0) await sleep(latencyMs);
-      if (failureRate > 0 && random() < failureRate) throw new RegistryUnavailableError('ЗАГС: registry timeout');
+      await call('ЗАГС');
       const record = await db
         .selectFrom('mock_civil_registry_records')
         .selectAll()

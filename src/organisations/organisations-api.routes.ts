@@ -1,9 +1,9 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import { AppError, assertThat } from '../shared/app-error.ts';
 import type { PersonApiDeps } from '../rest/person.routes.ts';
 import type { BearerPrincipal } from '../rest/bearer.ts';
-import { contentTag, ifNoneMatchHits, quoteETag, withETag } from '../rest/etag.ts';
+import { withETag } from '../rest/etag.ts';
+import { anotherCitizen, notFound, requireScope, respond } from '../rest/respond.ts';
 import { findMembership, findOrganisation, isOid, listMemberships, type OrganisationSummary } from './memberships.ts';
 
 /** Each field of /rs/orgs/{orgOid} and the scope that releases it. */
@@ -32,7 +32,7 @@ export function organisationsApiRoutes({ db, authenticate }: PersonApiDeps): Rou
     const principal = await authenticate(ctx);
     const oid = ctx.params.oid;
     assertThat(isOid(oid), notFound);
-    assertThat(oid === principal.oid && principal.acting?.kind !== 'representative', () => new AppError('rest.forbidden_subject', 403, 'the access token was issued for another citizen'));
+    assertThat(oid === principal.oid && principal.acting?.kind !== 'representative', anotherCitizen);
     requireScope(ctx, principal.scopes.has('usr_org'), 'usr_org');
     const memberships = await listMemberships(db, oid);
     const elements = memberships.map(({ organisation, roles }) => ({
@@ -80,30 +80,4 @@ function actsFor(principal: BearerPrincipal, orgOid: string): boolean {
 
 function esiaType(organisation: OrganisationSummary): 'LEGAL' | 'BUSINESS' {
   return organisation.kind === 'legal' ? 'LEGAL' : 'BUSINESS';
-}
-
-/** The JSON with a strong ETag over the exact bytes sent, or 304 when the client has them (as src/rest/person.routes.ts). */
-function respond(ctx: Context, body: object): void {
-  const json = JSON.stringify(body);
-  const tag = contentTag(json);
-  ctx.set('Cache-Control', 'private, no-cache');
-  ctx.set('Vary', 'Authorization');
-  ctx.set('ETag', quoteETag(tag));
-  if (ifNoneMatchHits(ctx.get('if-none-match') || undefined, tag)) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = 'application/json';
-  ctx.body = json;
-}
-
-/** RFC 6750 §3.1: insufficient_scope names a scope that would be enough. */
-function requireScope(ctx: Context, granted: boolean, scope: string): void {
-  if (granted) return;
-  ctx.set('WWW-Authenticate', `Bearer realm="esia-rs", error="insufficient_scope", scope="${scope}"`);
-  throw new AppError('rest.insufficient_scope', 403, `the access token was not granted the ${scope} scope`);
-}
-
-function notFound(): AppError {
-  return new AppError('rest.not_found', 404, 'no such resource');
 }

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { AppError, assertThat } from '../shared/app-error.ts';
 import type { BearerAuthenticator } from './bearer.ts';
 import { parseCollectionEmbed, parsePersonEmbed } from './embed.ts';
-import { contentTag, ifNoneMatchHits, quoteETag } from './etag.ts';
+import { anotherCitizen, notFound, requireScope, respond } from './respond.ts';
 import { COLLECTIONS, COLLECTION_SCOPE, mayReadCollection, personAccess, type CollectionName, type PersonAccess } from './person-access.ts';
 import { CONTACT_IDS, presentAddress, presentCollection, presentContacts, presentDocument, presentPerson, type Item } from './person.presenter.ts';
 import { citizenExists, findAddress, findDocument, findPersonRow, listAddresses, listDocuments } from './person.repository.ts';
@@ -35,7 +35,7 @@ export function personApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Ro
     const oid = ctx.params.oid;
     // No citizen has a non-numeric OID: nothing to protect, nothing to find.
     assertThat(NUMERIC_ID.test(oid), notFound);
-    assertThat(oid === principal.oid, () => new AppError('rest.forbidden_subject', 403, 'the access token was issued for another citizen'));
+    assertThat(oid === principal.oid, anotherCitizen);
     // A representative's token names the principal (src/acting); it reads their data only with the `view` right.
     assertThat(principal.acting?.kind !== 'representative' || principal.acting.rights.includes('view'), () => new AppError('rest.forbidden_subject', 403, 'the power of attorney does not grant the view right'));
     return { oid, access: personAccess(principal.scopes) };
@@ -115,33 +115,4 @@ export function personApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Ro
   });
 
   return router;
-}
-
-/**
- * Sends the JSON with a strong ETag over the exact bytes sent, or 304 when the client already has
- * them. `private, no-cache`: personal data, and every reuse must be revalidated with the token.
- */
-function respond(ctx: Context, body: object): void {
-  const json = JSON.stringify(body);
-  const tag = contentTag(json);
-  ctx.set('Cache-Control', 'private, no-cache');
-  ctx.set('Vary', 'Authorization');
-  ctx.set('ETag', quoteETag(tag));
-  if (ifNoneMatchHits(ctx.get('if-none-match') || undefined, tag)) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = 'application/json';
-  ctx.body = json;
-}
-
-/** RFC 6750 §3.1: insufficient_scope names a scope that would be enough. */
-function requireScope(ctx: Context, granted: boolean, scope: string): void {
-  if (granted) return;
-  ctx.set('WWW-Authenticate', `Bearer realm="esia-rs", error="insufficient_scope", scope="${scope}"`);
-  throw new AppError('rest.insufficient_scope', 403, `the access token was not granted the ${scope} scope`);
-}
-
-function notFound(): AppError {
-  return new AppError('rest.not_found', 404, 'no such resource');
 }

@@ -11,15 +11,9 @@ import type { RegistryCheckSnapshot } from './verification.tables.ts';
  * `latencyMs` and fail (like a registry timeout) in a `failureRate` share of calls; `random` is
  * injectable so tests decide exactly which calls fail.
  */
-export function createMockRegistries(options: { db: DbOrTrx; latencyMs: number; failureRate: number; random?: () => number }): StateRegistries {
-  const { db, latencyMs, failureRate } = options;
-  const random = options.random ?? Math.random;
-
-  // Like a real remote call: wait, then maybe time out. Never inside a transaction (see the worker).
-  async function call(registry: string): Promise<void> {
-    if (latencyMs > 0) await sleep(latencyMs);
-    if (failureRate > 0 && random() < failureRate) throw new RegistryUnavailableError(`${registry}: registry timeout`);
-  }
+export function createMockRegistries(options: { db: DbOrTrx } & MockRegistryBehaviour): StateRegistries {
+  const { db } = options;
+  const call = simulatedRegistryCall(options);
 
   return {
     async checkPassport(snapshot) {
@@ -43,6 +37,25 @@ export function createMockRegistries(options: { db: DbOrTrx; latencyMs: number; 
       if (!samePerson(person, snapshot)) return { ok: false, reason: 'snils_other_person' };
       return { ok: true };
     },
+  };
+}
+
+/** How a mock registry behaves: its answer's delay and the share of calls that time out. */
+export interface MockRegistryBehaviour {
+  latencyMs: number;
+  failureRate: number;
+  /** Injectable so that tests decide exactly which calls fail. */
+  random?: () => number;
+}
+
+/**
+ * Every mock registry's stand-in for the remote call: wait, then maybe time out. Never inside a
+ * transaction (see background-check.ts).
+ */
+export function simulatedRegistryCall({ latencyMs, failureRate, random = Math.random }: MockRegistryBehaviour): (registry: string) => Promise<void> {
+  return async (registry) => {
+    if (latencyMs > 0) await sleep(latencyMs);
+    if (failureRate > 0 && random() < failureRate) throw new RegistryUnavailableError(`${registry}: registry timeout`);
   };
 }
 
