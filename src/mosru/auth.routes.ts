@@ -87,7 +87,19 @@ export function authRoutes(deps: MosruDeps): Router {
       }, 400);
       return;
     }
-    if (result.transaction.purpose === 'bind') await finishBinding(ctx, result.transaction, result.tokens);
+    const { purpose } = result.transaction;
+    // Signed in at the IdP on someone else's behalf (a power of attorney): Mos.ru's accounts and
+    // bindings are personal, so it takes only a citizen acting for themselves.
+    if (result.tokens.claims()?.['urn:esia:acting_for']) {
+      await revokeTokens(await deps.idp.configuration(), log(ctx), result.tokens);
+      page(ctx, deps, 'idp-failed.njk', {
+        heading: purpose === 'bind' ? 'Госуслуги не подключены' : 'Вход не выполнен',
+        message: 'Мос.ру принимает вход только от своего имени. Войдите через Госуслуги снова и выберите «Как частное лицо».',
+        retry: purpose === 'bind' ? '/settings' : '/login/gosuslugi',
+      }, 403);
+      return;
+    }
+    if (purpose === 'bind') await finishBinding(ctx, result.transaction, result.tokens);
     else await finishLogin(ctx, result.tokens);
   });
 

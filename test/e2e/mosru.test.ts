@@ -10,6 +10,7 @@ import { startTestIdp, type TestIdp } from '../support/idp.ts';
 import { giveIdentity } from '../support/identity.ts';
 import { createBrowser, findForm, textOf, type Browser, type Page } from '../support/browserless.ts';
 import { passIdp, signInAtMosru, startMosru, type TestMosru } from '../support/browser.ts';
+import { grantPower } from './acting-support.ts';
 
 /**
  * The mock Mos.ru against a real IdP, both on loopback ports, driven like a browser would drive
@@ -229,6 +230,26 @@ describe('«Войти через Госуслуги»', () => {
     expect(page.body).toContain('Вход не выполнен');
     expect(page.body).toContain('access_denied');
     expect(browser.cookies(`${mosru.base}/`).mosru_session).toBeUndefined();
+  });
+
+  it('takes only a citizen signed in for themselves: a representative under a power of attorney is refused with a way back', async () => {
+    const { citizen } = await boundCitizen();
+    const principal = await idp.makeCitizen({ lastName: 'Доверитель', firstName: 'Пётр' });
+    await grantPower(idp.runtime.database.db, { principalOid: principal.oid, representativeOid: citizen.oid });
+    const browser = createBrowser();
+    const role = await browser.submit(await browser.get(`${mosru.base}/login/gosuslugi`), { actionContains: '/login' }, { login: citizen.login, password: citizen.password });
+    expect(textOf(role.body)).toContain('Как представитель: Доверитель Пётр');
+    const representative = /value="(poa:\d+)"/.exec(role.body)![1];
+    const consent = await browser.submit(role, { actionContains: '/role' }, { role: representative });
+    const page = await browser.submit(consent, { actionContains: '/confirm' }, { agree: 'yes' });
+
+    expect(page.url).toMatch(new RegExp(`^${mosru.base}/callback\\?`));
+    expect(page.status).toBe(403);
+    expect(textOf(page.body)).toContain('Мос.ру принимает вход только от своего имени');
+    expect(browser.cookies(`${mosru.base}/`).mosru_session).toBeUndefined();
+    // As a private person the same citizen signs in.
+    const again = await browser.submit(await browser.get(`${mosru.base}/login/gosuslugi`), { actionContains: '/role' }, { role: 'person' });
+    expect(isSignedIn(again.url.startsWith(mosru.base) ? again : await browser.submit(again, { actionContains: '/confirm' }, { agree: 'yes' }))).toBe(true);
   });
 
   it('escapes what arrives in an error response', async () => {
