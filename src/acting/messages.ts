@@ -3,9 +3,11 @@ export const messages = {
   ru: {
     'acting.title': 'Выберите, как войти',
     'acting.intro': 'Войти в «{client}»:',
+    'acting.consent_as_employee': 'Вы входите как сотрудник организации {organisation}.',
+    'acting.consent_as_representative': 'Вы входите как представитель: {principal} (по доверенности).',
     'acting.as_person': 'Как частное лицо',
     'acting.as_person_note': '{name}',
-    'acting.as_employee': 'Как сотрудник организации «{organisation}»',
+    'acting.as_employee': 'Как сотрудник организации {organisation}',
     'acting.as_employee_note': 'ОГРН {ogrn} · {roles}',
     // Names are in the nominative case, so the principal follows a colon rather than «представитель кого».
     'acting.as_representative': 'Как представитель: {principal}',
@@ -33,9 +35,11 @@ export const messages = {
   en: {
     'acting.title': 'Choose how to sign in',
     'acting.intro': 'Sign in to “{client}”:',
+    'acting.consent_as_employee': 'You are signing in as an employee of {organisation}.',
+    'acting.consent_as_representative': 'You are signing in as the representative of {principal} (power of attorney).',
     'acting.as_person': 'As a private person',
     'acting.as_person_note': '{name}',
-    'acting.as_employee': 'As an employee of “{organisation}”',
+    'acting.as_employee': 'As an employee of {organisation}',
     'acting.as_employee_note': 'OGRN {ogrn} · {roles}',
     'acting.as_representative': 'As the representative of {principal}',
     'acting.as_representative_note': 'Power of attorney valid until {date} · rights: {rights}',

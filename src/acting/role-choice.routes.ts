@@ -10,9 +10,10 @@ import { calendarDate, formatDateRu } from '../shared/validators.ts';
 import { findCitizenByOid } from '../citizens/citizens.repository.ts';
 import { bodyField, clientOf, finish, loadInteraction, localeOf, noStore, type Interaction } from '../interactions/interaction-helpers.ts';
 import {
-  asksForOrganisation, choiceOf, choiceValue, hasAlternatives, listRoleOptions, parseChoice, pickOption, type RoleOptions,
+  asksForOrganisation, choiceOf, choiceValue, hasAlternatives, listRoleOptions, parseChoice, pickOption, resolveChoice, type RoleOptions,
 } from './acting.service.ts';
 import { NOT_A_MEMBER, NOT_A_MEMBER_DESCRIPTION, ROLE_PROMPT } from './role-prompt.ts';
+import { findChoice } from './acting.repository.ts';
 
 export interface RoleChoiceDeps {
   provider: Provider;
@@ -105,4 +106,23 @@ function describeOptions(t: Translate, citizenName: string, options: RoleOptions
       note: t('acting.as_representative_note', { date: formatDateRu(calendarDate(power.validTo)), rights: power.rights.map((r) => t(`acting.right.${r}`)).join(', ') }),
     })),
   ];
+}
+
+/**
+ * The line the consent page shows when the citizen chose, in this authorization, to sign in for an
+ * organisation or a principal: consent is given knowing on whose behalf. Undefined for the person.
+ */
+export async function actingNotice(db: Db, clock: Clock, interaction: Interaction, t: Translate): Promise<string | undefined> {
+  const citizenOid = interaction.session?.accountId;
+  const sessionUid = interaction.session?.uid;
+  if (!citizenOid || !sessionUid) return undefined;
+  const frame = { citizenOid, clientId: String(interaction.params.client_id), now: clock.now() };
+  const stored = await findChoice(db, { sessionUid, clientId: frame.clientId }, citizenOid);
+  const context = stored && (await resolveChoice(db, frame, stored));
+  if (context?.kind === 'organisation') {
+    const { organisation } = context.membership;
+    return t('acting.consent_as_employee', { organisation: organisation.shortName ?? organisation.fullName });
+  }
+  if (context?.kind === 'representative') return t('acting.consent_as_representative', { principal: context.power.principal.displayName });
+  return undefined;
 }

@@ -24,7 +24,7 @@ import { bodyField, clientOf, finish, loadInteraction, localeOf, noStore, type I
 import { isStepUp, secondFactorRoutes } from './second-factor.routes.ts';
 import { waitText } from '../security/wait-text.ts';
 import { ROLE_PROMPT } from '../acting/role-prompt.ts';
-import { roleChoiceRoutes } from '../acting/role-choice.routes.ts';
+import { actingNotice, roleChoiceRoutes } from '../acting/role-choice.routes.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -189,7 +189,9 @@ export function interactionRoutes({ provider, db, hasher, views, security }: Int
   async function renderConsent(ctx: Context, interaction: Interaction, formError?: string) {
     const client = await provider.Client.find(String(interaction.params.client_id));
     ctx.type = 'html';
-    ctx.body = views.render('consent.njk', localeOf(interaction), { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, scopes: requestedScopes(interaction), formError });
+    const locale = localeOf(interaction);
+    const acting = await actingNotice(db, security.clock, interaction, translator(locale));
+    ctx.body = views.render('consent.njk', locale, { uid: interaction.uid, clientName: client?.clientName ?? interaction.params.client_id, scopes: requestedScopes(interaction), acting, formError });
   }
 
   async function renderLogin(ctx: Context, interaction: Interaction, extra: LoginPageExtra) {

@@ -105,7 +105,7 @@ describe('the role choice in a browser', () => {
     const labels = (await page.locator('#role-form label').allInnerTexts()).map((l) => l.replace(/\s+/g, ' ').trim());
     expect(labels).toHaveLength(3);
     expect(labels[0]).toContain('Как частное лицо');
-    expect(labels.join(' | ')).toContain(`Как сотрудник организации «ООО «Вектор»» ОГРН ${company.ogrn} · сотрудник`);
+    expect(labels.join(' | ')).toContain(`Как сотрудник организации ООО «Вектор» ОГРН ${company.ogrn} · сотрудник`);
     // «Как частное лицо» is preselected: the choice is never made for the citizen silently.
     expect(await page.isChecked('input[value="person"]')).toBe(true);
     await screenshot(page, 'idp-role-choice');

@@ -43,12 +43,13 @@ describe('signing in as an employee of an organisation', () => {
     expect(options[0]).toBe('person');
     expect(options.slice(1).sort()).toEqual([`org:${romashka.oid}`, `org:${vasilek.oid}`].sort());
     expect(flow.page.html).toContain('Как частное лицо');
-    expect(flow.page.html).toContain('Как сотрудник организации «ООО «Ромашка»»');
+    expect(flow.page.html).toContain('Как сотрудник организации ООО «Ромашка»');
     expect(flow.page.html).toContain(`ОГРН ${romashka.ogrn} · сотрудник, администратор`);
     expect(flow.page.html).toContain(`ОГРН ${vasilek.ogrn} · руководитель`);
 
     const consent = await chooseRole(flow, `org:${romashka.oid}`);
     expect(consent.page.html).toContain('Полное наименование организации');
+    expect(consent.page.html).toContain('Вы входите как сотрудник организации ООО «Ромашка».');
     const tokens = await tokensOf(rp, consent);
 
     const idToken = tokens.claims()!;
@@ -214,7 +215,7 @@ describe('signing in as an employee of an organisation', () => {
     const flow = await signIn(rp, citizen, { scope: 'openid org_fullname', ui_locales: 'en' });
     expect(flow.page.html).toContain('Choose how to sign in');
     expect(flow.page.html).toContain('As a private person');
-    expect(flow.page.html).toContain('As an employee of “ООО «Ромашка»”');
+    expect(flow.page.html).toContain('As an employee of ООО «Ромашка»');
     expect(flow.page.html).toContain(`OGRN ${romashka.ogrn} · employee, administrator`);
     expect(flow.page.html).toContain('lang="en"');
   });

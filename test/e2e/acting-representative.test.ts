@@ -47,6 +47,8 @@ describe('signing in as a representative under a power of attorney', () => {
   it('issues access tokens naming the principal, with the representative in act, and keeps the ID token the representative\'s', async () => {
     const { principal, representative, powerId } = await pair();
     const flow = await chooseRole(await signIn(rp, representative, { scope: 'openid fullname birthdate', resource: resource() }), `poa:${powerId}`);
+    // Consent is given knowing on whose behalf.
+    expect(flow.page.html).toContain('Вы входите как представитель: Сидорова Анна Павловна (по доверенности).');
     const tokens = await tokensOf(rp, flow, { resource: resource() });
 
     const access = decodeJwt(tokens.access_token);
