@@ -183,16 +183,18 @@ async function lockClaimedChild(trx: DbOrTrx, claimed: Child): Promise<Child | u
 
 /**
  * The child's own account: born the same day, verified (standard or confirmed — a simplified
- * account's data are only typed in, and anyone could type a child's name), not the parent, and
- * either holding the SNILS the record has, or — when the account has no SNILS or the record none —
- * bearing the same name. Exactly one such account, or none: a link is never guessed.
+ * account's data are only typed in, and anyone could type a child's name), not the parent, not
+ * linked into another account (src/merge), and either holding the SNILS the record has, or — when
+ * the account has no SNILS or the record none — bearing the same name. One person, or none: a link
+ * is never guessed.
  */
 export async function findChildAccount(db: DbOrTrx, child: Child): Promise<string | undefined> {
   const candidates = await db
     .selectFrom('citizens')
-    .select(['oid', 'last_name', 'first_name', 'middle_name', 'snils'])
+    .select(['oid', 'last_name', 'first_name', 'middle_name', 'snils', 'trust_level'])
     .where('birth_date', '=', child.birth_date)
     .where('trust_level', 'in', ['standard', 'confirmed'])
+    .where('merged_into_oid', 'is', null)
     .where('oid', '!=', child.parent_oid)
     .execute();
   const sameName = (c: (typeof candidates)[number]) =>
@@ -201,7 +203,19 @@ export async function findChildAccount(db: DbOrTrx, child: Child): Promise<strin
     normalizeNameForRegistry(c.middle_name) === normalizeNameForRegistry(child.middle_name);
   const bySnils = child.snils ? candidates.filter((c) => c.snils === child.snils) : [];
   const matches = bySnils.length ? bySnils : candidates.filter((c) => (c.snils === null || child.snils === null) && sameName(c));
-  return matches.length === 1 ? matches[0].oid : undefined;
+  return onePersonsAccount(matches);
+}
+
+/**
+ * One match, or several verified accounts sharing one SNILS — the same person's duplicates, which may
+ * share it until linked (src/merge): then the account a login by that SNILS opens, the confirmed one,
+ * then the oldest; the link follows it should the accounts be linked. Anything else is not one person.
+ */
+function onePersonsAccount(matches: Array<{ oid: string; snils: string | null; trust_level: string }>): string | undefined {
+  if (matches.length === 1) return matches[0].oid;
+  if (matches.length === 0 || matches[0].snils === null || matches.some((m) => m.snils !== matches[0].snils)) return undefined;
+  const rank = (m: (typeof matches)[number]) => (m.trust_level === 'confirmed' ? 0 : 1);
+  return matches.toSorted((a, b) => rank(a) - rank(b) || (BigInt(a.oid) < BigInt(b.oid) ? -1 : 1))[0].oid;
 }
 
 export type LinkRequestOutcome = { result: 'requested' } | { result: 'no_account' };

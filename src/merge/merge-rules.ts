@@ -28,8 +28,11 @@ export interface ConflictingPower {
   id: string;
   principalOid: string;
   representativeOid: string;
-  /** Why it is in the way: between the two accounts, or both gave the same representative the same right. */
-  kind: 'between_accounts' | 'same_representative';
+  /**
+   * Why it is in the way: between the two accounts; both gave the same representative the same
+   * right; or one principal gave both accounts the same right (the survivor would hold both).
+   */
+  kind: 'between_accounts' | 'same_representative' | 'same_principal';
 }
 
 export type MergeRefusal =

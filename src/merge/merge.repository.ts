@@ -177,4 +177,9 @@ export async function eraseAccountMerges(trx: DbOrTrx, oid: string): Promise<voi
 
 export async function eraseMovedRows(trx: DbOrTrx, oid: string): Promise<void> {
   await trx.deleteFrom('merge_moved_rows').where('origin_oid', '=', oid).execute();
+  // A kept copy of a child's record (moved-children.ts) may name the deleted account as the child:
+  // it loses the link, as the records in `children` do (family/family-erasure.ts).
+  await sql`
+    UPDATE merge_moved_rows SET snapshot = snapshot || jsonb_build_object('child_oid', NULL, 'link_state', NULL, 'link_changed_at', NULL)
+     WHERE kind = 'child_copy' AND snapshot->>'child_oid' = ${oid}`.execute(trx);
 }

@@ -9,7 +9,7 @@ import { groupLogouts, sendPendingLogouts, type PendingLogout } from '../session
 import { ACCOUNT_CLIENT_ID } from '../account/account-session.ts';
 import { refusalsFor, type MergeRefusal } from './merge-rules.ts';
 import { completeFlow, findActiveLink, findCandidates, findLiveFlow, loadMergeSide, lockCitizens, type Candidate } from './merge.repository.ts';
-import { returnRows, transferRows } from './moved-rows.ts';
+import { returnRows, transferRows, type TransferResult } from './moved-rows.ts';
 import { findConflictingPowers } from './power-conflicts.ts';
 
 /**
@@ -53,7 +53,8 @@ export type MergeOutcome =
 
 /**
  * Links `candidateOid` into the signed-in account, which survives with its OID. The other account
- * becomes an alias: its consents and login history move over (its own aliases, if any, follow it),
+ * becomes an alias: its consents, login history, memberships, children's records and powers of
+ * attorney move over (moved-rows.ts; its own aliases, if any, follow it),
  * its sessions and every token issued to it end, and both accounts' owners are told.
  */
 export async function mergeAccounts(deps: MergeDeps, input: Request & { citizenOid: string; candidateOid: string }): Promise<MergeOutcome> {
@@ -71,6 +72,8 @@ export async function mergeAccounts(deps: MergeDeps, input: Request & { citizenO
 
     const survivor = citizen.oid;
     const alias = candidate.oid;
+    // Before the groups join: a shared membership's record of whose roles it holds is read per group.
+    const moved = await transferRows(trx, alias, survivor);
     // The candidate's own aliases (it was a primary) now belong to the survivor's group.
     await trx.updateTable('citizens').set({ merged_into_oid: survivor }).where('merged_into_oid', '=', alias).execute();
     await trx.updateTable('account_merges').set({ survivor_oid: survivor }).where('survivor_oid', '=', alias).where('unlinked_at', 'is', null).execute();
@@ -80,10 +83,9 @@ export async function mergeAccounts(deps: MergeDeps, input: Request & { citizenO
       .values({ survivor_oid: survivor, alias_oid: alias, proof_method: flow.proof_method, merged_at: now, undo_until: new Date(now.getTime() + deps.undoDays * 86_400_000) })
       .execute();
 
-    const moved = await transferRows(trx, alias, survivor);
     const logouts = await retireAccount(trx, alias, moved.clientIds, input.requestId);
     for (const [oid, other] of [[survivor, alias], [alias, survivor]]) {
-      await recordAudit(trx, { type: 'account.merged', citizenOid: oid, actor: { type: 'citizen', oid: survivor }, details: { survivorOid: survivor, aliasOid: alias, otherOid: other, method: flow.proof_method, grants: moved.grants }, requestId: input.requestId });
+      await recordAudit(trx, { type: 'account.merged', citizenOid: oid, actor: { type: 'citizen', oid: survivor }, details: { survivorOid: survivor, aliasOid: alias, otherOid: other, method: flow.proof_method, ...movedCounts(moved) }, requestId: input.requestId });
       await notifyCitizen(trx, { oid, kind: 'security', template: 'security_notice', payload: { event: 'accounts_linked', at: now.toISOString() }, now });
     }
     return { result: 'merged' as const, aliasOid: alias, logouts };
@@ -117,7 +119,7 @@ export async function makePrimary(deps: MergeDeps, input: Request & { primaryOid
 
     const logouts = await retireAccount(trx, primary.oid, moved.clientIds, input.requestId);
     for (const oid of [primary.oid, alias.oid]) {
-      await recordAudit(trx, { type: 'account.primary_changed', citizenOid: oid, actor: { type: 'citizen', oid: primary.oid }, details: { primaryOid: alias.oid, aliasOid: primary.oid, grants: moved.grants }, requestId: input.requestId });
+      await recordAudit(trx, { type: 'account.primary_changed', citizenOid: oid, actor: { type: 'citizen', oid: primary.oid }, details: { primaryOid: alias.oid, aliasOid: primary.oid, ...movedCounts(moved) }, requestId: input.requestId });
       await notifyCitizen(trx, { oid, kind: 'security', template: 'security_notice', payload: { event: 'primary_account_changed', at: input.now.toISOString() }, now: input.now });
     }
     return { result: 'done' as const, oldPrimary: primary.oid, logouts };
@@ -129,7 +131,7 @@ export async function makePrimary(deps: MergeDeps, input: Request & { primaryOid
 
 /**
  * «Отвязать», within MERGE_UNDO_DAYS of the link: the alias is an independent account again, with
- * the consents and login history that were its own. Tokens issued from those consents while they sat
+ * the consents, login history, memberships, children's records and powers that were its own. Tokens issued from those consents while they sat
  * on the primary end (they name the primary).
  */
 export async function unlinkAccount(deps: MergeDeps, input: Request & { primaryOid: string; aliasOid: string }): Promise<LinkChangeOutcome> {
@@ -145,21 +147,27 @@ export async function unlinkAccount(deps: MergeDeps, input: Request & { primaryO
     await trx.updateTable('citizens').set({ merged_into_oid: null }).where('oid', '=', alias.oid).execute();
     await trx.updateTable('account_merges').set({ unlinked_at: input.now }).where('id', '=', link.id).where('unlinked_at', 'is', null).execute();
     for (const oid of [primary.oid, alias.oid]) {
-      await recordAudit(trx, { type: 'account.unlinked', citizenOid: oid, actor: { type: 'citizen', oid: primary.oid }, details: { primaryOid: primary.oid, aliasOid: alias.oid, grants: returned.grants }, requestId: input.requestId });
+      await recordAudit(trx, { type: 'account.unlinked', citizenOid: oid, actor: { type: 'citizen', oid: primary.oid }, details: { primaryOid: primary.oid, aliasOid: alias.oid, ...movedCounts(returned) }, requestId: input.requestId });
       await notifyCitizen(trx, { oid, kind: 'security', template: 'security_notice', payload: { event: 'accounts_unlinked', at: input.now.toISOString() }, now: input.now });
     }
     return { result: 'done' };
   });
 }
 
+/** What moved, for the audit trail (counts only). */
+function movedCounts(moved: TransferResult) {
+  return { grants: moved.grants, memberships: moved.memberships, children: moved.children, childLinks: moved.childLinks, powers: moved.powers };
+}
+
 /**
  * An account stops being anyone's session account: its sessions end (with the tokens bound to
- * them), logins in flight for it are dropped. Returns who must hear of it: the services it was
+ * them), logins in flight for it are dropped, and so are its role choices at login (src/acting). Returns who must hear of it: the services it was
  * signed in to and those whose consents moved away from it.
  */
 async function retireAccount(trx: DbOrTrx, oid: string, movedClientIds: string[], requestId?: string): Promise<PendingLogout[]> {
   const ended = await endSessionsInTransaction(trx, { oid, which: {}, reason: 'citizen', requestId });
   await trx.deleteFrom('pending_logins').where('citizen_oid', '=', oid).execute();
+  await trx.deleteFrom('acting_choices').where('citizen_oid', '=', oid).execute();
   await trx
     .deleteFrom('oidc_payloads')
     .where('model', '=', 'Interaction')

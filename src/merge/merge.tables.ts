@@ -33,11 +33,25 @@ export interface AccountMergesTable {
 
 export type AccountMerge = Selectable<AccountMergesTable>;
 
-export type MovedRowKind = 'grant' | 'login_attempt';
+/**
+ * - `grant`, `login_attempt`: consents and login history (`row_id` = the grant's id / the row's id);
+ * - `org_membership`: one account's own membership of an organisation whose row another account of
+ *   the group holds (`row_id` = `<organisation OID>:<account OID>`, snapshot = that account's roles);
+ * - `child`: a parent's record of a child (`children.parent_oid`); `child_link`: the 14+ link naming
+ *   the account as the child (`children.child_oid`);
+ * - `child_copy`: a record of a child the group's primary already holds (same certificate), taken
+ *   off the tables whole into `snapshot` until its account leaves the group;
+ * - `power_principal`, `power_representative`, `power_creator`: a power of attorney's
+ *   `principal_citizen_oid`, `representative_oid`, `created_by_oid`.
+ */
+export type MovedRowKind =
+  | 'grant' | 'login_attempt' | 'org_membership' | 'child' | 'child_copy' | 'child_link'
+  | 'power_principal' | 'power_representative' | 'power_creator';
 
 /** A row now on another account of the group than the one it was made for (`origin_oid`). */
 export interface MergeMovedRowsTable {
   kind: MovedRowKind;
   row_id: string;
   origin_oid: string;
+  snapshot: Record<string, unknown> | null;
 }

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
+import { returnChildren, transferChildren } from './moved-children.ts';
+import { returnMemberships, transferMemberships } from './moved-memberships.ts';
+import { moveColumn, POWER_COLUMNS, returnColumn } from './tracked-columns.ts';
 
 /**
- * Moving what belongs to a person between the accounts of one group, and back: consents (grants)
- * and login history. Each moved row remembers the account it was made for (`merge_moved_rows`), so
- * «Отвязать» returns exactly that account's rows, however often the primary changed in between.
+ * Moving what belongs to a person between the accounts of one group, and back: consents (grants),
+ * login history, organisation memberships (moved-memberships.ts), children's records and the 14+
+ * link (moved-children.ts), powers of attorney on either side (tracked-columns.ts). Each moved row
+ * remembers the account it was made for (`merge_moved_rows`), so «Отвязать» returns exactly that
+ * account's rows, however often the primary changed in between.
  *
  * A grant is not moved in place: it is re-issued under a new id for the new account and the old one
  * is deleted with every token and code issued from it. A token names its account (`sub`) and its
@@ -17,9 +22,17 @@ export interface TransferResult {
   /** Relying parties whose consents moved: their tokens for the old account ended. */
   clientIds: string[];
   grants: number;
+  memberships: number;
+  children: number;
+  childLinks: number;
+  powers: number;
 }
 
-/** Moves every grant and login-history row of `from` to `to` (within the caller's transaction). */
+/**
+ * Moves every grant, login-history row, membership, child's record and link, and power of attorney
+ * of `from` to `to` (within the caller's transaction). Call it while `from`'s own linked accounts
+ * still point at `from`: a membership's record of whose roles it holds is read per group.
+ */
 export async function transferRows(trx: DbOrTrx, from: string, to: string): Promise<TransferResult> {
   const grants = await trx
     .selectFrom('oidc_payloads')
@@ -39,7 +52,12 @@ export async function transferRows(trx: DbOrTrx, from: string, to: string): Prom
      WHERE m.kind = 'login_attempt' AND m.row_id = a.id::text AND a.citizen_oid = ${from} AND m.origin_oid = ${to}`.execute(trx);
   await trx.updateTable('login_attempts').set({ citizen_oid: to }).where('citizen_oid', '=', from).execute();
 
-  return { clientIds: clientIdsOf(grants), grants: grants.length };
+  const memberships = await transferMemberships(trx, from, to);
+  const children = await transferChildren(trx, from, to);
+  const powers = new Set<string>();
+  for (const column of POWER_COLUMNS) for (const id of await moveColumn(trx, column, from, to)) powers.add(id);
+
+  return { clientIds: clientIdsOf(grants), grants: grants.length, memberships, children: children.records, childLinks: children.links, powers: powers.size };
 }
 
 /** Sends the rows made for `origin` back to it from `holder` (the group's primary). */
@@ -58,10 +76,14 @@ export async function returnRows(trx: DbOrTrx, origin: string, holder: string): 
     UPDATE login_attempts a SET citizen_oid = ${origin}
       FROM merge_moved_rows m
      WHERE m.kind = 'login_attempt' AND m.row_id = a.id::text AND m.origin_oid = ${origin} AND a.citizen_oid = ${holder}`.execute(trx);
-  // Whatever is left under this origin (grants revoked meanwhile) has nothing to go back to.
+  const memberships = await returnMemberships(trx, origin, holder);
+  const children = await returnChildren(trx, origin, holder);
+  const powers = new Set<string>();
+  for (const column of POWER_COLUMNS) for (const id of await returnColumn(trx, column, origin, holder)) powers.add(id);
+  // Whatever is left under this origin (grants revoked, records removed meanwhile) has nothing to go back to.
   await trx.deleteFrom('merge_moved_rows').where('origin_oid', '=', origin).execute();
 
-  return { clientIds: clientIdsOf(grants), grants: grants.length };
+  return { clientIds: clientIdsOf(grants), grants: grants.length, memberships, children: children.records, childLinks: children.links, powers: powers.size };
 }
 
 type GrantRow = { id: string; payload: Record<string, unknown>; expires_at: Date | null };

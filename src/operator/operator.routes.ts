@@ -8,9 +8,9 @@ import type { Citizen } from '../citizens/citizen.table.ts';
 import { listAuditEvents } from '../audit/audit.service.ts';
 import { pickLocale, translator } from '../http/i18n.ts';
 import { AppError } from '../shared/app-error.ts';
-import { formatDateRu, formatSnils, validateSnils } from '../shared/validators.ts';
+import { calendarDate, formatDateRu, formatSnils, validateSnils } from '../shared/validators.ts';
 import { findPassport } from '../citizens/citizens.repository.ts';
-import { confirmationBlocker, confirmInPerson, findCitizenBySnils, findOperatorRole, type OperatorRole } from './operator.service.ts';
+import { confirmationBlocker, confirmInPerson, findCitizensBySnils, findOperatorRole, type OperatorRole } from './operator.service.ts';
 import { auditRows } from './operator-view.ts';
 
 /** Refusals of the confirm form, shown on the citizen's card. */
@@ -56,9 +56,16 @@ export function operatorRoutes({ provider, db, clock, views }: PageDeps): Router
       ctx.status = 400;
       return render(ctx, 'operator-search.njk', { snils: typed, snilsError: t(`operator.snils.${snils.reason}`) });
     }
-    const citizen = await findCitizenBySnils(db, snils.value);
-    if (!citizen) return render(ctx, 'operator-search.njk', { snils: typed, notFound: true });
-    ctx.redirect(`/operator/citizens/${citizen.oid}${ctx.query.lang === 'en' ? '?lang=en' : ''}`);
+    const found = await findCitizensBySnils(db, snils.value);
+    if (found.length === 0) return render(ctx, 'operator-search.njk', { snils: typed, notFound: true });
+    // One person's accounts not linked yet: the operator asks which one to serve.
+    if (found.length > 1) {
+      return render(ctx, 'operator-search.njk', {
+        snils: typed,
+        several: found.map((c) => ({ oid: c.oid, name: [c.last_name, c.first_name, c.middle_name].filter(Boolean).join(' '), trustLevel: c.trust_level, createdShown: formatDateRu(calendarDate(c.created_at)) })),
+      });
+    }
+    ctx.redirect(`/operator/citizens/${found[0].oid}${ctx.query.lang === 'en' ? '?lang=en' : ''}`);
   });
 
   router.get('/citizens/:oid', ...operatorOnly, async (ctx) => {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { Citizen, CitizenDocument } from '../citizens/citizen.table.ts';
 import { findCitizenByOid } from '../citizens/citizens.repository.ts';
@@ -52,8 +53,22 @@ export async function findOperatorRole(db: DbOrTrx, citizenOid: string): Promise
   return row && { citizenOid: row.citizen_oid, serviceCentre: row.service_centre };
 }
 
-export async function findCitizenBySnils(db: DbOrTrx, snils: string): Promise<Citizen | undefined> {
-  return db.selectFrom('citizens').selectAll().where('snils', '=', snils).executeTakeFirst();
+/**
+ * The accounts holding a SNILS, for the desk's search. Accounts linked into another (src/merge) are
+ * left out: the person is served in the primary. Several primaries can hold one SNILS — verified
+ * duplicates of one person not linked yet, beside at most one simplified account that typed it in —
+ * and the operator, with the person at the desk, picks the one to serve: confirmed first, then
+ * standard, then simplified, the oldest first (the order a login by SNILS follows).
+ */
+export async function findCitizensBySnils(db: DbOrTrx, snils: string): Promise<Citizen[]> {
+  return db
+    .selectFrom('citizens')
+    .selectAll()
+    .where('snils', '=', snils)
+    .where('merged_into_oid', 'is', null)
+    .orderBy(sql`CASE trust_level WHEN 'confirmed' THEN 0 WHEN 'standard' THEN 1 ELSE 2 END`)
+    .orderBy('oid')
+    .execute();
 }
 
 /** What the desk shows about a citizen, and whether the operator may confirm them. */

@@ -1,6 +1,7 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, Db, DbOrTrx } from '../db/database.ts';
 import type { Citizen } from '../citizens/citizen.table.ts';
+import { findCitizenByLogin } from '../citizens/citizens.repository.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { enqueueMessage } from '../notifications/outbox.ts';
 import { consumeRateLimit, type RateLimitPolicy } from '../security/rate-limits.ts';
@@ -131,11 +132,22 @@ async function hasPendingInvitation(db: DbOrTrx, organisationOid: string, invite
 }
 
 async function noticeRecipient(trx: DbOrTrx, invitee: Invitee): Promise<string | undefined> {
-  const query = trx.selectFrom('citizens').select('email').where('email', 'is not', null);
-  const row = invitee.kind === 'email'
-    ? await query.where('email', '=', invitee.value).executeTakeFirst()
-    : await query.where('snils', '=', invitee.value).where('trust_level', 'in', ['standard', 'confirmed']).executeTakeFirst();
-  return row?.email ?? undefined;
+  // An e-mail is unique among accounts; an alias's (src/merge) still reaches its person, who sees the invitation in the primary.
+  if (invitee.kind === 'email') return (await trx.selectFrom('citizens').select('email').where('email', '=', invitee.value).executeTakeFirst())?.email ?? undefined;
+  return (await snilsInvitee(trx, invitee.value))?.email ?? undefined;
+}
+
+/**
+ * The one account an invitation by SNILS is for: a primary (not linked into another account) whose
+ * SNILS a registry verified. Verified accounts may share a SNILS until their owner links them (one
+ * person's duplicates), so it is the account a login by that SNILS opens — the confirmed one, then
+ * the oldest (`findCitizenByLogin`): one account sees and answers it, never two, and should the
+ * accounts be linked the membership follows the survivor. (Refusing to invite would tell the
+ * inviter about the invitee's accounts, which the form never does.)
+ */
+async function snilsInvitee(db: DbOrTrx, snils: string): Promise<Citizen | undefined> {
+  const holder = await findCitizenByLogin(db, { kind: 'snils', value: snils });
+  return holder && holder.merged_into_oid === null && holder.trust_level !== 'simplified' ? holder : undefined;
 }
 
 // ─── What the invitee sees ─────────────────────────────────────────────────────────────────────────
@@ -147,12 +159,19 @@ export interface ReceivedInvitation {
   expiresAt: Date;
 }
 
-/** The rows addressed to this citizen: by SNILS only once a registry check verified it; by confirmed e-mail. */
-function addressedTo(citizen: Pick<Citizen, 'snils' | 'email' | 'trust_level'>) {
+/**
+ * The rows addressed to this citizen: by SNILS only once a registry check verified it, and only to
+ * the one account that SNILS stands for (`snilsInvitee`); by confirmed e-mail — its own, or one of
+ * an account linked into it (src/merge), whose invitations it answers now.
+ */
+async function addressedTo(db: DbOrTrx, citizen: Pick<Citizen, 'oid' | 'snils' | 'email' | 'trust_level'>) {
+  const bySnils = citizen.snils !== null && citizen.trust_level !== 'simplified' && (await snilsInvitee(db, citizen.snils))?.oid === citizen.oid;
+  const aliases = await db.selectFrom('citizens').select('email').where('merged_into_oid', '=', citizen.oid).where('email', 'is not', null).execute();
+  const emails = [citizen.email, ...aliases.map((a) => a.email)].filter((e): e is string => e !== null);
   return (eb: ExpressionBuilder<Database, 'organisation_invitations'>) => {
     const matches = [];
-    if (citizen.snils && citizen.trust_level !== 'simplified') matches.push(eb('organisation_invitations.invitee_snils', '=', citizen.snils));
-    if (citizen.email) matches.push(eb('organisation_invitations.invitee_email', '=', citizen.email));
+    if (bySnils) matches.push(eb('organisation_invitations.invitee_snils', '=', citizen.snils));
+    if (emails.length > 0) matches.push(eb('organisation_invitations.invitee_email', 'in', emails));
     return matches.length > 0 ? eb.or(matches) : eb.val(false);
   };
 }
@@ -163,7 +182,7 @@ export async function listReceivedInvitations(db: DbOrTrx, citizen: Citizen, now
     .selectFrom('organisation_invitations')
     .innerJoin('organisations', 'organisations.oid', 'organisation_invitations.organisation_oid')
     .select(['organisation_invitations.id', 'organisation_invitations.roles', 'organisation_invitations.expires_at', 'organisations.oid', 'organisations.full_name', 'organisations.short_name', 'organisations.kind'])
-    .where(addressedTo(citizen))
+    .where(await addressedTo(db, citizen))
     .where('organisation_invitations.state', '=', 'pending')
     .where('organisation_invitations.expires_at', '>', now)
     .orderBy('organisation_invitations.id', 'desc')
@@ -199,7 +218,7 @@ export async function answerInvitation(
       .selectFrom('organisation_invitations')
       .select(['id', 'organisation_oid', 'roles', 'state', 'expires_at'])
       .where('id', '=', input.invitationId)
-      .where(addressedTo(citizen))
+      .where(await addressedTo(trx, citizen))
       .forUpdate()
       .executeTakeFirst();
     if (!invitation) return { result: 'not_found' };

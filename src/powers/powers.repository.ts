@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database, DbOrTrx } from '../db/database.ts';
+import { findCitizenByLogin } from '../citizens/citizens.repository.ts';
 import { POA_RIGHTS, type PoaRight, type PoaState, type PowerOfAttorneyRow, type PrincipalKind } from './powers.table.ts';
 
 export { POA_RIGHTS, type PoaRight };
@@ -258,10 +259,25 @@ export async function lockRepresentative(trx: DbOrTrx, representativeOid: string
 
 /**
  * The citizen a principal names by SNILS: only an account whose SNILS the registries verified
- * (standard or confirmed level) — a SNILS typed into a simplified account proves nothing.
+ * (standard or confirmed level) — a SNILS typed into a simplified account proves nothing — and never
+ * an account linked into another (src/merge: its powers live on the primary).
+ *
+ * Verified accounts may share a SNILS until their owner links them (the registry tied each to the
+ * same person), so this is one person with duplicate accounts, not an ambiguity between people: the
+ * power goes to the account a login by that SNILS opens — the confirmed one, then the oldest
+ * (`findCitizenByLogin`) — and follows it should the accounts be linked later. Refusing instead
+ * would tell the principal about someone else's accounts and ask them to fix what only that person can.
  */
 export async function findRepresentativeBySnils(db: DbOrTrx, snils: string): Promise<{ oid: string } | undefined> {
-  return db.selectFrom('citizens').select('oid').where('snils', '=', snils).where('trust_level', 'in', ['standard', 'confirmed']).executeTakeFirst();
+  const holder = await findCitizenByLogin(db, { kind: 'snils', value: snils });
+  // Primaries rank before aliases and verified before simplified: anything else here means no verified primary holds it.
+  return holder && holder.merged_into_oid === null && holder.trust_level !== 'simplified' ? { oid: holder.oid } : undefined;
+}
+
+/** Whether this account holds this SNILS as verified: naming it is naming oneself, whichever duplicate account holds the power. */
+export async function holdsVerifiedSnils(db: DbOrTrx, citizenOid: string, snils: string): Promise<boolean> {
+  const row = await db.selectFrom('citizens').select('oid').where('oid', '=', citizenOid).where('snils', '=', snils).where('trust_level', 'in', ['standard', 'confirmed']).executeTakeFirst();
+  return row !== undefined;
 }
 
 /** The relying parties a power may be limited to (by name). */

@@ -7,7 +7,7 @@ import { checkPowerForm, REVOKE_REASON_MAX, type PowerForm, type PowerFormProble
 import { notifyPowerSides, type PowerEvent } from './power-notices.ts';
 import { assertTransition, effectiveState, PowerStateError, type PowerTransition } from './power-states.ts';
 import {
-  findConflictingActivePower, findPowerRecord, findRepresentativeBySnils, insertDraft, isPowerId, listPowersByPrincipals, listPowersHeldBy,
+  findConflictingActivePower, findPowerRecord, findRepresentativeBySnils, holdsVerifiedSnils, insertDraft, isPowerId, listPowersByPrincipals, listPowersHeldBy,
   listRelyingParties, lockRepresentative, type PowerRecord,
 } from './powers.repository.ts';
 import type { PoaRight, PoaState, PrincipalKind } from './powers.table.ts';
@@ -69,7 +69,7 @@ export async function createDraftPower(db: Db, input: { actorOid: string; form: 
   return db.transaction().execute(async (trx): Promise<CreateDraftOutcome> => {
     const representative = await findRepresentativeBySnils(trx, terms.snils);
     if (!representative) return { result: 'invalid', problems: { representative_snils: { key: 'powers.error.representative_snils.not_found' } } };
-    if (principal.kind === 'citizen' && representative.oid === actorOid) {
+    if (principal.kind === 'citizen' && (representative.oid === actorOid || (await holdsVerifiedSnils(trx, actorOid, terms.snils)))) {
       return { result: 'invalid', problems: { representative_snils: { key: 'powers.error.representative_snils.self' } } };
     }
     await lockRepresentative(trx, representative.oid);

@@ -1,18 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/database.ts';
-import { createLogger } from '../../src/shared/logger.ts';
 import { snilsControl } from '../../src/shared/validators.ts';
-import { createMockCivilRegistry } from '../../src/family/mock-civil-registry.ts';
 import { processDueChildChecks, type ChildCheckWorkerDeps } from '../../src/family/child-check.worker.ts';
 import { answerLinkRequest } from '../../src/family/children.service.ts';
 import { seedDemoFamily, DEMO_CHILD_ACCOUNT } from '../../src/family/demo-family.ts';
 import { deleteAccount } from '../../src/sessions/account-deletion.service.ts';
 import { startTestIdp, type TestIdp } from '../support/idp.ts';
+import { childCheckWorker, PARENT, signedIn, signedInParent } from './family-support.ts';
 import { createTestClock } from '../support/clock.ts';
 import { BrowserSession, formAction, type Page } from '../support/browser-session.ts';
-import { csrfToken, signInToAccount } from '../support/account.ts';
-import { giveIdentity } from '../support/identity.ts';
+import { csrfToken } from '../support/account.ts';
 
 /**
  * A child of 14 or older has an own account: after the ЗАГС confirms the parent's record, the link
@@ -28,13 +26,12 @@ describe('children: linking a 14+ child’s own account', () => {
   beforeAll(async () => {
     idp = await startTestIdp({ clock });
     db = idp.runtime.database.db;
-    worker = { db, clock, logger: createLogger({ level: 'silent' }), registry: createMockCivilRegistry({ db, latencyMs: 0, failureRate: 0 }) };
+    worker = childCheckWorker(db, clock);
   });
   afterAll(() => idp?.close());
 
   // ─── fixtures ────────────────────────────────────────────────────────────────────────────────────
 
-  const PARENT = { lastName: 'Тестов', firstName: 'Тест', middleName: 'Тестович', birthDate: '1985-04-12' };
   const url = (path: string) => `${idp.issuer}${path}`;
   let serial = 0;
   const nextSnils = () => {
@@ -49,24 +46,14 @@ describe('children: linking a 14+ child’s own account', () => {
   let kids = 0;
   const newKid = (overrides: Partial<Kid> = {}): Kid => ({ firstName: NAMES[kids++], birthDate: '2011-02-03', snils: nextSnils(), number: String(600_000 + ++serial), ...overrides });
 
-  async function signedIn(citizen: { login: string; password: string }) {
-    const browser = new BrowserSession();
-    await signInToAccount(browser, idp.issuer, citizen);
-    return browser;
-  }
-
-  async function parentWithBrowser() {
-    const citizen = await idp.makeCitizen();
-    await giveIdentity(db, citizen.oid, { verifiedAs: 'standard' });
-    return { ...citizen, browser: await signedIn(citizen) };
-  }
+  const parentWithBrowser = () => signedInParent(idp);
 
   /** The child's own account: their name and birth date, at a level, with or without a SNILS. */
   async function kidAccount(kid: Kid, options: { level?: 'simplified' | 'standard' | 'confirmed'; snils?: string | null } = {}) {
     const citizen = await idp.makeCitizen({ lastName: 'Тестов', firstName: kid.firstName, middleName: 'Тестович', trustLevel: options.level ?? 'standard' });
     const snils = options.snils === undefined ? kid.snils : options.snils;
     await db.updateTable('citizens').set({ birth_date: kid.birthDate, snils }).where('oid', '=', citizen.oid).execute();
-    return { ...citizen, browser: await signedIn(citizen) };
+    return { ...citizen, browser: await signedIn(idp, citizen) };
   }
 
   /** The parent adds the child through the page; the ЗАГС knows the record; the worker runs. */
@@ -294,7 +281,7 @@ describe('children: linking a 14+ child’s own account', () => {
     ]);
     const petr = await db.selectFrom('citizens').selectAll().where('oid', '=', rows[0].child_oid!).executeTakeFirstOrThrow();
     expect(petr).toMatchObject({ last_name: 'Иванов', first_name: 'Пётр', trust_level: 'standard', birth_date: '2011-02-03', snils: DEMO_CHILD_ACCOUNT.snils });
-    const page = await list(await signedIn({ login: `+${DEMO_CHILD_ACCOUNT.phone}`, password: DEMO_CHILD_ACCOUNT.password }));
+    const page = await list(await signedIn(idp, { login: `+${DEMO_CHILD_ACCOUNT.phone}`, password: DEMO_CHILD_ACCOUNT.password }));
     expect(page.html).toContain('Иванов Иван Иванович указывает вас своим ребёнком');
   });
 });

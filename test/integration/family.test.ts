@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
-import { createLogger } from '../../src/shared/logger.ts';
 import { createMockCivilRegistry, loadMockCivilRegistrySeed } from '../../src/family/mock-civil-registry.ts';
 import {
   CHILD_CHECK_MAX_ATTEMPTS, childCheckRetryDelaySeconds, claimDueChildCheck, processDueChildChecks, type ChildCheckWorkerDeps,
@@ -11,10 +10,10 @@ import { deleteAccount } from '../../src/sessions/account-deletion.service.ts';
 import { snilsControl } from '../../src/shared/validators.ts';
 import { fileURLToPath } from 'node:url';
 import { startTestIdp, type TestIdp } from '../support/idp.ts';
+import { childCheckWorker, PARENT, signedInParent } from './family-support.ts';
 import { createTestClock } from '../support/clock.ts';
 import { BrowserSession, formAction, type Page } from '../support/browser-session.ts';
-import { csrfToken, signInToAccount } from '../support/account.ts';
-import { giveIdentity } from '../support/identity.ts';
+import { csrfToken } from '../support/account.ts';
 
 /**
  * «Дети»: a parent adds a child from the birth certificate, the ЗАГС check runs in the background
@@ -29,14 +28,12 @@ describe('children: adding a child and the civil-registry check', () => {
   beforeAll(async () => {
     idp = await startTestIdp({ clock });
     db = idp.runtime.database.db;
-    worker = { db, clock, logger: createLogger({ level: 'silent' }), registry: createMockCivilRegistry({ db, latencyMs: 0, failureRate: 0 }) };
+    worker = childCheckWorker(db, clock);
   });
   afterAll(() => idp?.close());
 
   // ─── fixtures ────────────────────────────────────────────────────────────────────────────────────
 
-  /** giveIdentity's parent: Тестов Тест Тестович, born 12.04.1985. */
-  const PARENT = { lastName: 'Тестов', firstName: 'Тест', middleName: 'Тестович', birthDate: '1985-04-12' };
   const ZAGS = 'Отдел ЗАГС Тверского района Управления ЗАГС Москвы';
 
   interface ChildData { lastName: string; firstName: string; middleName: string | null; birthDate: string; gender: 'M' | 'F'; snils: string | null; series: string; number: string; issueDate: string }
@@ -60,13 +57,7 @@ describe('children: adding a child and the civil-registry check', () => {
     cert_series: child.series, cert_number: child.number, cert_issue_date: ru(child.issueDate), cert_issued_by: ZAGS, snils: child.snils ?? '',
   });
 
-  async function parent(level: 'simplified' | 'standard' | 'confirmed' = 'standard') {
-    const citizen = await idp.makeCitizen();
-    if (level !== 'simplified') await giveIdentity(db, citizen.oid, { verifiedAs: level });
-    const browser = new BrowserSession();
-    await signInToAccount(browser, idp.issuer, citizen);
-    return { ...citizen, browser };
-  }
+  const parent = (level?: 'simplified' | 'standard' | 'confirmed') => signedInParent(idp, level);
 
   const url = (path: string) => `${idp.issuer}${path}`;
   async function submitChild(browser: BrowserSession, form: Record<string, string>, path = '/account/children/new'): Promise<Page> {
