@@ -52,6 +52,14 @@ export const DEMO_CITIZENS: DemoCitizen[] = [
   },
 ];
 
+/**
+ * Иванов's second account, opened with another phone and e-mail and confirmed too: the
+ * duplicate «Учетные записи» → «Связать аккаунты» offers to link (same SNILS and passport).
+ */
+export const DEMO_DUPLICATE: DemoCitizen = {
+  ...DEMO_CITIZENS[0], phone: '79990000011', email: 'ivan.ivanov@mail.example', password: 'Demo-Duplicate-1',
+};
+
 export const DEMO_CLIENT_ID = 'mosru';
 
 export interface DemoData {
@@ -61,7 +69,7 @@ export interface DemoData {
 
 /** Seeds what is missing (safe to run on every start) and returns what the demo needs. */
 export async function seedDemoData(db: Db, hasher: PasswordHasher, secretBox: SecretBox, validate: ValidateClientMetadata, mosruUrl: string): Promise<DemoData> {
-  for (const citizen of DEMO_CITIZENS) {
+  for (const citizen of [...DEMO_CITIZENS, DEMO_DUPLICATE]) {
     if (!(await findCitizenByLogin(db, { kind: 'phone', value: citizen.phone }))) await seedCitizen(db, hasher, citizen);
   }
   // Иванов heads the demo ООО «Ромашка» (config/mock-business-registry.json); Смирнова works there.
