@@ -36,11 +36,14 @@ export function createFindAccount(db: Db, acting: ActingHooks): FindAccount {
         const scopes = use === 'id_token' ? new Set(['openid']) : new Set(scope.split(' '));
         const asked = new Set(Object.keys(requested ?? {}));
         const wantsVerified = asked.has('verified_claims');
-        const record = await loadCitizenRecord(db, citizen, {
-          documents: scopesNeedDocuments(scopes) || wantsVerified || asked.has('urn:esia:id_doc'),
-          addresses: scopesNeedAddresses(scopes) || asked.has('address') || asked.has('urn:esia:addresses'),
-        });
-        const claims = citizenClaims({ ...record, mergedOids: await findMergedOids(db, citizen.oid) });
+        const [record, mergedOids] = await Promise.all([
+          loadCitizenRecord(db, citizen, {
+            documents: scopesNeedDocuments(scopes) || wantsVerified || asked.has('urn:esia:id_doc'),
+            addresses: scopesNeedAddresses(scopes) || asked.has('address') || asked.has('urn:esia:addresses'),
+          }),
+          findMergedOids(db, citizen.oid),
+        ]);
+        const claims = citizenClaims({ ...record, mergedOids });
         const session = token as { sid?: string; sessionUid?: string; amr?: string[] } | undefined;
         if (session?.sid ?? session?.sessionUid) claims['urn:esia:sid'] = session.sid ?? session.sessionUid;
         const amd = esiaAmd(session?.amr);
