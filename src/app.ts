@@ -148,7 +148,7 @@ export function createIdpApp(deps: IdpDeps): Provider {
   provider.use(pages.routes());
 
   const authenticate = createBearerAuthenticator(provider, deps.config.issuer, { keys: deps.signingKeys.map(publicJwk) }, createActingVerifier(deps.db, deps.clock));
-  const apiDeps = { db: deps.db, issuer: deps.config.issuer, authenticate };
+  const apiDeps = { db: deps.db, issuer: deps.config.issuer, authenticate, clock: deps.clock };
   // The more specific ESIA paths (/rs/prns/{oid}/kids, /roles; /rs/orgs) before the person API's own.
   for (const api of [kidsApiRoutes(apiDeps), organisationsApiRoutes(apiDeps), personApiRoutes(apiDeps)]) provider.use(api.routes());
   return provider;

@@ -18,6 +18,14 @@ export type ChildFormField = (typeof CHILD_FORM_FIELDS)[number];
 
 /** A person is a child until 18: an adult's data are their own, not a parent's to add. */
 export const ADULT_AGE = 18;
+
+/**
+ * Whether the person born on `birthDate` is an adult on `today`. Computed when asked, never stored:
+ * a record stops being a child's on the 18th birthday without anything having to run.
+ */
+export function isAdultOn(birthDate: IsoDate, today: IsoDate): boolean {
+  return ageOn(birthDate, today) >= ADULT_AGE;
+}
 const MAX_TEXT = 300;
 
 export interface ChildInput {

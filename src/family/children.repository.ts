@@ -1,4 +1,6 @@
 import type { DbOrTrx } from '../db/database.ts';
+import type { IsoDate } from '../shared/validators.ts';
+import { isAdultOn } from './child-form.ts';
 import type { Child } from './family.tables.ts';
 
 /** Reads of child records; the state changes are use cases in children.service.ts. */
@@ -17,14 +19,18 @@ export async function findChildOf(db: DbOrTrx, parentOid: string, childId: strin
   return db.selectFrom('children').selectAll().where('id', '=', childId).where('parent_oid', '=', parentOid).executeTakeFirst();
 }
 
-/** What relying parties may see: only children the civil registry confirmed. */
-export async function listVerifiedChildrenOf(db: DbOrTrx, parentOid: string): Promise<Child[]> {
-  return db.selectFrom('children').selectAll().where('parent_oid', '=', parentOid).where('check_status', '=', 'verified').orderBy('birth_date').orderBy('id').execute();
+/**
+ * What relying parties may see: children the civil registry confirmed who are still under 18 on
+ * `today` (the injected clock's date in Moscow) — an adult is no longer anyone's child to report.
+ */
+export async function listVerifiedChildrenOf(db: DbOrTrx, parentOid: string, today: IsoDate): Promise<Child[]> {
+  const rows = await db.selectFrom('children').selectAll().where('parent_oid', '=', parentOid).where('check_status', '=', 'verified').orderBy('birth_date').orderBy('id').execute();
+  return rows.filter((child) => !isAdultOn(child.birth_date, today));
 }
 
-export async function findVerifiedChildOf(db: DbOrTrx, parentOid: string, childId: string): Promise<Child | undefined> {
+export async function findVerifiedChildOf(db: DbOrTrx, parentOid: string, childId: string, today: IsoDate): Promise<Child | undefined> {
   const child = await findChildOf(db, parentOid, childId);
-  return child?.check_status === 'verified' ? child : undefined;
+  return child?.check_status === 'verified' && !isAdultOn(child.birth_date, today) ? child : undefined;
 }
 
 export interface ParentLink {

@@ -3,9 +3,10 @@ import type { AuditActor } from '../audit/audit.table.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { AppError, assertThat } from '../shared/app-error.ts';
 import { ageOn, calendarDate, MIN_ACCOUNT_AGE } from '../shared/validators.ts';
+import { notifyCitizen } from '../sessions/notification-settings.ts';
 import { normalizeNameForRegistry } from '../verification/mock-registries.ts';
 import type { BirthRecordVerdict } from './civil-registry.ts';
-import type { ChildInput } from './child-form.ts';
+import { isAdultOn, type ChildInput } from './child-form.ts';
 import type { Child, ChildCheckReason } from './family.tables.ts';
 
 /**
@@ -111,7 +112,8 @@ export type ChildCheckOutcome = 'verified' | 'not_found' | 'retry' | 'failed' | 
  * Records the registry's verdict on a check this worker claimed. `stale`: the record is no longer
  * this claim's to finish — removed, corrected (revision moved on), or claimed again by another
  * worker after this one's lease ran out (attempts moved on) — so a check finishes exactly once.
- * A verified child of 14 or older with a matching account gets a link request for the child to answer.
+ * A verified child of 14 to 17 with a matching account gets a link request for the child to answer
+ * (and a notice saying so).
  */
 export async function finishChildCheck(db: Db, claimed: Child, verdict: BirthRecordVerdict, now: Date): Promise<ChildCheckOutcome> {
   return db.transaction().execute(async (trx) => {
@@ -129,11 +131,12 @@ export async function finishChildCheck(db: Db, claimed: Child, verdict: BirthRec
 
     await trx.updateTable('children').set({ check_status: 'verified', reason_code: null, mismatched_fields: null, checked_at: now, leased_until: null, updated_at: now }).where('id', '=', child.id).execute();
     await audit('child.verified');
-    if (ageOn(child.birth_date, calendarDate(now)) >= MIN_ACCOUNT_AGE) {
+    if (mayHaveLinkedAccount(child.birth_date, now)) {
       const childOid = await findChildAccount(trx, child);
       if (childOid) {
         await trx.updateTable('children').set({ child_oid: childOid, link_state: 'pending_child_consent', link_changed_at: now }).where('id', '=', child.id).execute();
         await audit('child.link_requested', { childOid });
+        await notifyChild(trx, childOid, 'requested', now);
       }
     }
     return 'verified';
@@ -230,6 +233,7 @@ export async function requestChildLink(db: Db, input: { parentOid: string; child
     assertThat(child, () => new AppError('error.not_found', 404));
     assertThat(child.check_status === 'verified', () => new AppError('family.not_verified', 409, 'the registry has not confirmed the child yet'));
     assertThat(ageOn(child.birth_date, calendarDate(input.now)) >= MIN_ACCOUNT_AGE, () => new AppError('family.too_young_for_account', 409, 'a child has an own account from 14'));
+    assertThat(!isAdultOn(child.birth_date, calendarDate(input.now)), () => new AppError('family.adult', 409, 'an adult is no longer a child to link'));
     assertThat(child.link_state === null || child.link_state === 'declined' || child.link_state === 'unlinked', () => new AppError('family.link_exists', 409, 'the link is already requested or in place'));
     const childOid = await findChildAccount(trx, child);
     if (!childOid) return { result: 'no_account' };
@@ -242,6 +246,7 @@ export async function requestChildLink(db: Db, input: { parentOid: string; child
       .executeTakeFirst();
     assertThat(updated, () => new AppError('family.link_exists', 409));
     await recordAudit(trx, { type: 'child.link_requested', citizenOid: input.parentOid, actor: citizenActor(input.parentOid), details: { childId: child.id, childOid }, requestId: input.requestId });
+    await notifyChild(trx, childOid, 'requested', input.now);
     return { result: 'requested' };
   });
 }
@@ -283,7 +288,23 @@ export async function unlinkChild(db: Db, input: { parentOid: string; childId: s
       .executeTakeFirst();
     if (!updated) throw await refusal(trx, input.childId, (row) => row.parent_oid === input.parentOid, 'family.not_linked');
     await recordAudit(trx, { type: 'child.unlinked', citizenOid: input.parentOid, actor: citizenActor(input.parentOid), details: { childId: updated.id, childOid: updated.child_oid }, requestId: input.requestId });
+    if (updated.child_oid) await notifyChild(trx, updated.child_oid, 'unlinked', input.now);
   });
+}
+
+/** A child with an own account (14+) who is still a child (under 18): the only age a link is asked for. */
+function mayHaveLinkedAccount(birthDate: string, now: Date): boolean {
+  const today = calendarDate(now);
+  return ageOn(birthDate, today) >= MIN_ACCOUNT_AGE && !isAdultOn(birthDate, today);
+}
+
+/**
+ * Tells the child's own account what the parent did, in the transaction of the change (template
+ * `family_link`). A security notice — it concerns who is tied to the account — so it always reaches
+ * the child; it names nobody: who asks is shown in the account, not in an SMS.
+ */
+async function notifyChild(trx: DbOrTrx, childOid: string, event: 'requested' | 'unlinked', now: Date): Promise<void> {
+  await notifyCitizen(trx, { oid: childOid, kind: 'security', template: 'family_link', payload: { event }, now });
 }
 
 /** Why a guarded transition did not happen: not this citizen's record (404), or not in the state it starts from (409). */

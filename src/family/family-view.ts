@@ -1,4 +1,5 @@
 import { ageOn, calendarDate, formatDateRu, formatSnils, MIN_ACCOUNT_AGE } from '../shared/validators.ts';
+import { isAdultOn } from './child-form.ts';
 import type { ParentLink } from './children.repository.ts';
 import type { Child } from './family.tables.ts';
 
@@ -18,6 +19,8 @@ export interface ChildView {
   /** The account link as the parent sees it: `family.link.<state>`. */
   linkKey: string | null;
   linkState: Child['link_state'];
+  /** 18 or older today: listed under «Совершеннолетние», no longer reported to relying parties, not offered a link. */
+  adult: boolean;
   canEdit: boolean;
   canRemove: boolean;
   canRequestLink: boolean;
@@ -29,7 +32,9 @@ const CERTIFICATE_FIELDS = ['cert_series', 'cert_number', 'parent'];
 
 export function childView(child: Child, now: Date): ChildView {
   const verified = child.check_status === 'verified';
-  const old = ageOn(child.birth_date, calendarDate(now)) >= MIN_ACCOUNT_AGE;
+  const today = calendarDate(now);
+  const old = ageOn(child.birth_date, today) >= MIN_ACCOUNT_AGE;
+  const adult = isAdultOn(child.birth_date, today);
   const fields = child.reason_code === 'certificate_not_found' ? CERTIFICATE_FIELDS : child.reason_code === 'data_mismatch' ? child.mismatched_fields ?? [] : [];
   return {
     id: child.id,
@@ -43,9 +48,11 @@ export function childView(child: Child, now: Date): ChildView {
     checkFieldKeys: fields.map((field) => `family.field.${field}`),
     linkKey: !verified ? null : child.link_state ? `family.link.${child.link_state}` : old ? 'family.link.no_account' : 'family.link.under_14',
     linkState: child.link_state,
-    canEdit: child.check_status === 'not_found' || child.check_status === 'failed',
+    adult,
+    // The form takes only minors, so an adult's unconfirmed record can be removed, not corrected.
+    canEdit: !adult && (child.check_status === 'not_found' || child.check_status === 'failed'),
     canRemove: child.link_state !== 'linked',
-    canRequestLink: verified && old && (child.link_state === null || child.link_state === 'declined' || child.link_state === 'unlinked'),
+    canRequestLink: verified && old && !adult && (child.link_state === null || child.link_state === 'declined' || child.link_state === 'unlinked'),
     canUnlink: child.link_state === 'linked',
   };
 }

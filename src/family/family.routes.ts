@@ -17,7 +17,7 @@ import type { Child } from './family.tables.ts';
 const NOTICES = new Set(['added', 'resubmitted', 'removed', 'link_requested', 'no_account', 'unlinked', 'link_accepted', 'link_declined']);
 /** Refusals the list explains itself (with their status), e.g. a transition a second tab already made. */
 const PAGE_ERRORS = new Set([
-  'family.not_editable', 'family.unlink_first', 'family.link_exists', 'family.not_verified', 'family.too_young_for_account', 'family.link_not_pending', 'family.not_linked',
+  'family.not_editable', 'family.unlink_first', 'family.link_exists', 'family.not_verified', 'family.too_young_for_account', 'family.link_not_pending', 'family.not_linked', 'family.adult',
 ]);
 
 /**
@@ -39,12 +39,15 @@ export function familyRoutes({ provider, db, views, clock }: PageDeps): Router {
     const citizen = citizenOf(ctx);
     const [children, links] = await Promise.all([listChildrenOf(db, citizen.oid), listParentLinks(db, citizen.oid)]);
     const now = clock.now();
+    const shown = children.map((child) => childView(child, now));
     renderAccountPage(ctx, views, 'family-children.njk', {
       active: 'children',
       status: extra.status,
       notice: extra.notice,
       error: extra.error,
-      children: children.map((child) => childView(child, now)),
+      // Those who turned 18 are listed apart (and relying parties no longer see them).
+      children: shown.filter((child) => !child.adult),
+      adults: shown.filter((child) => child.adult),
       parentLinks: links.map(parentLinkView),
       canAdd: mayAddChildren(citizen),
     });

@@ -9,6 +9,8 @@ export const messages = {
 
     'family.title': 'Дети',
     'family.children.title': 'Мои дети',
+    'family.adults.title': 'Совершеннолетние',
+    'family.adults.note': 'Им исполнилось 18 лет: сервисы больше не получают их данные как данные ваших детей, объединить учётные записи заново нельзя. Запись можно удалить.',
     'family.children.none': 'Вы ещё не добавили детей. Добавьте ребёнка по данным свидетельства о рождении — мы проверим их в ЗАГС.',
     'family.status.pending': 'Проверяется',
     'family.status.verified': 'Проверено',
@@ -97,6 +99,7 @@ export const messages = {
     'family.link_exists': 'Объединение уже запрошено или действует.',
     'family.not_verified': 'Объединение можно предложить после проверки данных ребёнка в ЗАГС.',
     'family.too_young_for_account': 'Собственная учётная запись у ребёнка бывает с 14 лет.',
+    'family.adult': 'Ребёнку уже исполнилось 18 лет: объединить учётные записи как родитель и ребёнок нельзя.',
     'family.link_not_pending': 'Этот запрос на объединение уже не ждёт ответа.',
     'family.not_linked': 'Учётные записи не объединены.',
 
@@ -138,6 +141,8 @@ export const messages = {
 
     'family.title': 'Children',
     'family.children.title': 'My children',
+    'family.adults.title': 'Adults',
+    'family.adults.note': 'They have turned 18: services no longer receive their data as your children’s, and the accounts cannot be linked again. You may remove the record.',
     'family.children.none': 'You have not added any children yet. Add a child from the birth certificate — we will check it with the civil registry.',
     'family.status.pending': 'Being checked',
     'family.status.verified': 'Verified',
@@ -226,6 +231,7 @@ export const messages = {
     'family.link_exists': 'A link is already requested or in place.',
     'family.not_verified': 'A link can be offered once the civil registry has verified the child.',
     'family.too_young_for_account': 'A child has an account of their own from 14.',
+    'family.adult': 'The child has turned 18: the accounts can no longer be linked as parent and child.',
     'family.link_not_pending': 'This link request no longer awaits an answer.',
     'family.not_linked': 'The accounts are not linked.',
 

@@ -25,6 +25,8 @@ import type { TrustLevel } from '../citizens/citizen.table.ts';
  * - `power_of_attorney`   { event: 'activated' | 'revoked' | 'renounced' | 'expired' | 'ended_account_deleted',
  *                          side: 'principal' | 'organisation' | 'representative', powerId: string, validTo?: 'YYYY-MM-DD' } —
  *                          a power of attorney changed; names the power by number only (details are in the account)
+ * - `family_link`         { event: 'requested' | 'unlinked' } — to a child's own account (14–17): a parent asks to link it
+ *                          with theirs, or ended the link; names nobody (who asks is shown in the account, «Дети»)
  */
 export type TemplateLocale = 'ru';
 
@@ -89,6 +91,18 @@ const POWER_EVENTS: Record<string, Record<'principal' | 'organisation' | 'repres
     principal: 'Доверенность №{id} прекращена в связи с удалением учётной записи.',
     organisation: 'Доверенность №{id} от имени организации прекращена в связи с удалением учётной записи.',
     representative: 'Доверенность №{id}, выданная вам, прекращена в связи с удалением учётной записи.',
+  },
+};
+
+/** The family_link notice per event: the child's own account hears what a parent did with the link. */
+const FAMILY_LINK_EVENTS: Record<string, RenderedMessage> = {
+  requested: {
+    subject: 'Запрос на объединение учётных записей',
+    text: 'Родитель просит объединить ваш аккаунт с родительским. Ответьте в личном кабинете: «Дети». Если вы не ждали запроса, отклоните его.',
+  },
+  unlinked: {
+    subject: 'Объединение учётных записей отменено',
+    text: 'Родитель отменил объединение вашего аккаунта с родительским.',
   },
 };
 
@@ -175,6 +189,10 @@ const TEMPLATES: Record<string, Template> = {
       subject: `Доверенность №${id}`,
       text: join(texts[side].replace('{id}', id).replace('{until}', until ? ` по ${until} включительно` : ''), 'Подробности — в личном кабинете Госуслуг, раздел «Доверенности».'),
     };
+  },
+  family_link: (p, name) => {
+    if (typeof p.event !== 'string' || !Object.hasOwn(FAMILY_LINK_EVENTS, p.event)) throw new TemplateError(`template "${name}" needs payload.event: requested or unlinked`);
+    return { ...FAMILY_LINK_EVENTS[p.event] };
   },
   security_notice: (p) => {
     const event = securityEvent(p);

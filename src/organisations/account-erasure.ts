@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { announceOrganisationPowersEnded } from '../powers/powers.service.ts';
 
 /**
  * What deleting a citizen's account does here (called by sessions/account-deletion.service.ts inside
@@ -9,7 +10,8 @@ import { recordAudit } from '../audit/audit.service.ts';
  * An organisation whose chief deletes their account is deleted with it: the chief is the head the
  * state register names, nobody else can take the role over here, and an organisation nobody may
  * manage would keep its employees' access going unchecked. Its members, invitations (and powers of
- * attorney it gave) go by ON DELETE CASCADE; one audit event per organisation records it.
+ * attorney it gave) go by ON DELETE CASCADE; one audit event per organisation records it. The
+ * representatives of its powers still in force are told first (the cascade would not tell them).
  */
 export async function eraseMemberships(trx: DbOrTrx, citizenOid: string): Promise<void> {
   const headed = await trx
@@ -19,6 +21,7 @@ export async function eraseMemberships(trx: DbOrTrx, citizenOid: string): Promis
     .where(sql<boolean>`'chief' = ANY (roles)`)
     .execute();
   for (const { organisation_oid } of headed) {
+    await announceOrganisationPowersEnded(trx, String(organisation_oid), citizenOid);
     await trx.deleteFrom('organisations').where('oid', '=', organisation_oid).execute();
     await recordAudit(trx, {
       type: 'organisation.deleted',

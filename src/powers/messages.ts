@@ -87,6 +87,7 @@ export const messages = {
     'powers.refused.expired': 'Срок действия доверенности истёк — изменить её нельзя',
     'powers.refused.revoked': 'Доверенность отозвана — изменить её нельзя',
     'powers.refused.period_over': 'Срок, указанный в черновике, уже прошёл. Создайте новую доверенность.',
+    'powers.refused.representative_not_verified': 'Подписать нельзя: у представителя больше нет учётной записи с подтверждённым СНИЛС. Черновик сохранён — подпишите его, когда представитель подтвердит СНИЛС, или удалите.',
   } as Record<string, string>,
   en: {
     'powers.title': 'Powers of attorney',
@@ -175,5 +176,6 @@ export const messages = {
     'powers.refused.expired': 'The power of attorney has expired and cannot be changed',
     'powers.refused.revoked': 'The power of attorney is revoked and cannot be changed',
     'powers.refused.period_over': 'The draft’s period is over. Create a new power of attorney.',
+    'powers.refused.representative_not_verified': 'Cannot sign: the representative no longer has an account with a verified SNILS. The draft is kept — sign it once the representative’s SNILS is verified again, or delete it.',
   } as Record<string, string>,
 };

@@ -274,6 +274,24 @@ export async function findRepresentativeBySnils(db: DbOrTrx, snils: string): Pro
   return holder && holder.merged_into_oid === null && holder.trust_level !== 'simplified' ? { oid: holder.oid } : undefined;
 }
 
+/**
+ * Whether the account a draft names may still be given the power when it is signed: the same test
+ * as naming it by SNILS (findRepresentativeBySnils) — a SNILS the registries verified (standard or
+ * confirmed) on an account not linked into another — since the draft may have waited while the
+ * account dropped to simplified, lost its SNILS or was linked into a duplicate (src/merge).
+ */
+export async function isEligibleRepresentative(db: DbOrTrx, representativeOid: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('citizens')
+    .select('oid')
+    .where('oid', '=', representativeOid)
+    .where('merged_into_oid', 'is', null)
+    .where('snils', 'is not', null)
+    .where('trust_level', 'in', ['standard', 'confirmed'])
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Whether this account holds this SNILS as verified: naming it is naming oneself, whichever duplicate account holds the power. */
 export async function holdsVerifiedSnils(db: DbOrTrx, citizenOid: string, snils: string): Promise<boolean> {
   const row = await db.selectFrom('citizens').select('oid').where('oid', '=', citizenOid).where('snils', '=', snils).where('trust_level', 'in', ['standard', 'confirmed']).executeTakeFirst();

@@ -121,7 +121,7 @@ export function powersRoutes({ provider, db, views, clock }: PageDeps): Router {
   /** Refused transitions and conflicts re-show the power with the reason (409); anything else propagates. */
   async function refusedOr(ctx: Context, error: unknown) {
     if (error instanceof PowerConflictError) return renderPower(ctx, { error: { key: error.code, params: { id: error.conflictingPowerId, right: error.right } }, status: 409 });
-    if (error instanceof PowerStateError || (error instanceof AppError && error.code === 'powers.refused.period_over')) {
+    if (error instanceof PowerStateError || (error instanceof AppError && (error.code === 'powers.refused.period_over' || error.code === 'powers.refused.representative_not_verified'))) {
       return renderPower(ctx, { error: { key: (error as AppError).code }, status: 409 });
     }
     throw error;

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db, DbOrTrx } from '../db/database.ts';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Database, Db, DbOrTrx } from '../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { AppError } from '../shared/app-error.ts';
 import { listMemberships, findMembership, type Membership } from '../organisations/memberships.ts';
@@ -7,10 +7,10 @@ import { checkPowerForm, REVOKE_REASON_MAX, type PowerForm, type PowerFormProble
 import { notifyPowerSides, type PowerEvent } from './power-notices.ts';
 import { assertTransition, effectiveState, PowerStateError, type PowerTransition } from './power-states.ts';
 import {
-  findConflictingActivePower, findPowerRecord, findRepresentativeBySnils, holdsVerifiedSnils, insertDraft, isPowerId, listPowersByPrincipals, listPowersHeldBy,
+  findConflictingActivePower, findPowerRecord, findRepresentativeBySnils, holdsVerifiedSnils, insertDraft, isEligibleRepresentative, isPowerId, listPowersByPrincipals, listPowersHeldBy,
   listRelyingParties, lockRepresentative, type PowerRecord,
 } from './powers.repository.ts';
-import type { PoaRight, PoaState, PrincipalKind } from './powers.table.ts';
+import type { PoaRight, PoaState, PowerOfAttorneyRow, PrincipalKind } from './powers.table.ts';
 
 /**
  * Powers of attorney: a principal — a citizen, or an organisation through its head or an admin —
@@ -110,7 +110,10 @@ interface TransitionInput {
   requestId?: string | null;
 }
 
-/** «Подписать и выдать»: draft → active, by the principal side, unless it would duplicate an active power. */
+/**
+ * «Подписать и выдать»: draft → active, by the principal side, unless it would duplicate an active
+ * power or its representative no longer holds a verified SNILS (the draft stays, to be discarded).
+ */
 export async function activatePower(db: Db, input: TransitionInput): Promise<PowerRecord> {
   const { now } = input;
   return db.transaction().execute(async (trx) => {
@@ -122,6 +125,10 @@ export async function activatePower(db: Db, input: TransitionInput): Promise<Pow
     if (!power) throw notFound(); // discarded meanwhile
     assertTransition('activate', power.state);
     if (power.validTo.getTime() <= now.getTime()) throw new AppError('powers.refused.period_over', 409, 'the draft\'s period is over');
+    // Checked again under the lock: the account was eligible when the draft was saved, maybe not now.
+    if (!(await isEligibleRepresentative(trx, power.representative.oid))) {
+      throw new AppError('powers.refused.representative_not_verified', 409, 'the representative no longer holds a verified SNILS');
+    }
     const conflict = await findConflictingActivePower(trx, { ...power, principalKind: power.principal.kind, principalOid: power.principal.oid, representativeOid: power.representative.oid }, now);
     if (conflict) {
       const { params } = conflictProblem(conflict, power.rights);
@@ -359,12 +366,37 @@ export async function findConflictingPowersForMerge(db: DbOrTrx, oidA: string, o
  * has ended (by number only: the notice carries nothing of the deleted person).
  */
 export async function erasePowersOfCitizen(trx: DbOrTrx, oid: string): Promise<void> {
-  const powers = await trx
+  const powers = await lockPowersForErasure(trx, (eb) => eb.or([eb('principal_citizen_oid', '=', oid), eb('representative_oid', '=', oid), eb('created_by_oid', '=', oid)]));
+  await announceEndedByDeletion(trx, powers, oid);
+  if (powers.length > 0) await trx.deleteFrom('powers_of_attorney').where('id', 'in', powers.map((p) => p.id)).execute();
+}
+
+/**
+ * An organisation deleted with its chief's account (organisations/account-erasure.ts) takes its
+ * powers along by ON DELETE CASCADE; before it goes, the sides of those still in force — above all
+ * their representatives — hear that they ended, the same notice as any power ended by a deletion.
+ * The chief (`deletedOid`) is not written to. Call it in the erasure's transaction, before the
+ * organisation's row is deleted.
+ */
+export async function announceOrganisationPowersEnded(trx: DbOrTrx, organisationOid: string, deletedOid: string): Promise<void> {
+  const powers = await lockPowersForErasure(trx, (eb) => eb('principal_organisation_oid', '=', organisationOid));
+  await announceEndedByDeletion(trx, powers, deletedOid);
+}
+
+type ErasedPower = Pick<PowerOfAttorneyRow, 'id' | 'principal_kind' | 'principal_citizen_oid' | 'principal_organisation_oid' | 'representative_oid' | 'state' | 'valid_to'>;
+
+async function lockPowersForErasure(trx: DbOrTrx, which: (eb: ExpressionBuilder<Database, 'powers_of_attorney'>) => Expression<SqlBool>): Promise<ErasedPower[]> {
+  return trx
     .selectFrom('powers_of_attorney')
     .select(['id', 'principal_kind', 'principal_citizen_oid', 'principal_organisation_oid', 'representative_oid', 'state', 'valid_to'])
-    .where((eb) => eb.or([eb('principal_citizen_oid', '=', oid), eb('representative_oid', '=', oid), eb('created_by_oid', '=', oid)]))
+    .where(which)
     .forUpdate()
     .execute();
+}
+
+/** Audits and tells the other sides of each power still in force that it ended with a deleted account; `deletedOid` hears nothing. */
+async function announceEndedByDeletion(trx: DbOrTrx, powers: ErasedPower[], deletedOid: string): Promise<void> {
+  if (powers.length === 0) return;
   // Deletion runs in real time; the database's clock decides what is still in force.
   const { now } = (await sql<{ now: Date }>`SELECT now() AS now`.execute(trx)).rows[0];
   for (const p of powers) {
@@ -372,11 +404,10 @@ export async function erasePowersOfCitizen(trx: DbOrTrx, oid: string): Promise<v
     const principal = { kind: p.principal_kind, oid: (p.principal_citizen_oid ?? p.principal_organisation_oid)! };
     await recordAudit(trx, {
       type: 'power_of_attorney.ended_account_deleted',
-      citizenOid: p.representative_oid === oid ? (principal.kind === 'citizen' ? principal.oid : null) : p.representative_oid,
+      citizenOid: p.representative_oid === deletedOid ? (principal.kind === 'citizen' ? principal.oid : null) : p.representative_oid,
       actor: { type: 'system', name: 'account-deletion' },
       details: { powerId: p.id, principalKind: principal.kind },
     });
-    await notifyPowerSides(trx, { id: p.id, principal, representative: { oid: p.representative_oid }, validTo: p.valid_to }, 'ended_account_deleted', now, oid);
+    await notifyPowerSides(trx, { id: p.id, principal, representative: { oid: p.representative_oid }, validTo: p.valid_to }, 'ended_account_deleted', now, deletedOid);
   }
-  if (powers.length > 0) await trx.deleteFrom('powers_of_attorney').where('id', 'in', powers.map((p) => p.id)).execute();
 }

@@ -421,10 +421,28 @@ describe('operator CLI', { timeout: 120_000 }, () => {
         { model: 'Session', id: 'live', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: inAnHour, consumed_at: null },
       ]).execute());
 
-      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 2, deletedMessages: 0 });
-      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s) and 0 old outbox message(s).\n');
+      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 2, deletedMessages: 0, expiredPowers: 0 });
+      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s) and 0 old outbox message(s); marked 0 power(s) of attorney expired.\n');
       const left = await withDatabase(target, (db) => db.selectFrom('oidc_payloads').select('id').execute());
       expect(left).toEqual([{ id: 'live' }]);
+    });
+
+    it('marks active powers of attorney past their end expired and says how many', async () => {
+      const target = await migratedDatabase();
+      const principal = json(await cli(target, ...CITIZEN, '--phone', '+7 916 555-11-23', '--json')).oid as string;
+      const representative = json(await cli(target, ...CITIZEN, '--phone', '+7 916 555-11-24', '--json')).oid as string;
+      const dayAgo = new Date(Date.now() - 86_400_000);
+      const power = (validTo: Date) => ({
+        principal_kind: 'citizen' as const, principal_citizen_oid: principal, principal_organisation_oid: null, representative_oid: representative,
+        rights: ['view' as const], client_ids: null, valid_from: new Date(Date.now() - 30 * 86_400_000), valid_to: validTo, state: 'active' as const,
+        created_by_oid: principal, created_at: dayAgo, activated_at: dayAgo, ended_at: null, revoke_reason: null,
+      });
+      await withDatabase(target, (db) => db.insertInto('powers_of_attorney').values([power(dayAgo), power(new Date(Date.now() + 86_400_000))]).execute());
+
+      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 0, deletedMessages: 0, expiredPowers: 1 });
+      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s) and 0 old outbox message(s); marked 0 power(s) of attorney expired.\n');
+      const states = await withDatabase(target, (db) => db.selectFrom('powers_of_attorney').select('state').orderBy('valid_to').execute());
+      expect(states).toEqual([{ state: 'expired' }, { state: 'active' }]);
     });
   });
 

@@ -390,7 +390,7 @@ describe('message templates', () => {
   });
 
   it('knows exactly the documented templates', () => {
-    expect(TEMPLATE_NAMES.toSorted()).toEqual(['contact_change_code', 'letter_code', 'login_code', 'login_hint', 'merge_code', 'organisation_invitation', 'power_of_attorney', 'recovery_code', 'registration_code', 'security_notice', 'trust_level_changed']);
+    expect(TEMPLATE_NAMES.toSorted()).toEqual(['contact_change_code', 'family_link', 'letter_code', 'login_code', 'login_hint', 'merge_code', 'organisation_invitation', 'power_of_attorney', 'recovery_code', 'registration_code', 'security_notice', 'trust_level_changed']);
     expect(() => renderTemplate('toString', {})).toThrow('unknown template "toString"');
   });
 });

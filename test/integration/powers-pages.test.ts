@@ -168,6 +168,18 @@ describe('«Доверенности» pages (/account/powers)', () => {
     expect(text(discarded)).toContain('Черновик удалён');
   });
 
+  it('refuses to sign a draft whose representative no longer holds a verified SNILS (409), keeping the draft', async () => {
+    const [principal, representative] = [await verifiedCitizen(), await verifiedCitizen()];
+    const { id, page } = await createDraft(principal, representative.snils);
+    // Meanwhile the representative's account fell to simplified (its SNILS is only typed in now).
+    await db.updateTable('citizens').set({ trust_level: 'simplified' }).where('oid', '=', representative.oid).execute();
+    const refused = await post(principal, page, `/account/powers/${id}/activate`);
+    expect(refused.status).toBe(409);
+    expect(text(refused)).toContain('Подписать нельзя: у представителя больше нет учётной записи с подтверждённым СНИЛС. Черновик сохранён');
+    expect(refused.html).toContain('data-state="draft"');
+    expect(await db.selectFrom('powers_of_attorney').select('state').where('id', '=', id).executeTakeFirst()).toEqual({ state: 'draft' });
+  });
+
   it('shows a power past its end under the expired ones, without a revoke button', async () => {
     const [principal, representative] = [await verifiedCitizen(), await verifiedCitizen()];
     const { id, page } = await createDraft(principal, representative.snils, { valid_to: formatDateRu(today()) });

@@ -183,6 +183,30 @@ describe('powers of attorney', () => {
       expect(await stateOf(id)).toBe('draft');
     });
 
+    it.each<[string, (representativeOid: string, otherOid: string) => Promise<unknown>]>([
+      ['fell to simplified', (oid) => db.updateTable('citizens').set({ trust_level: 'simplified' }).where('oid', '=', oid).execute()],
+      ['lost its SNILS', (oid) => db.updateTable('citizens').set({ snils: null }).where('oid', '=', oid).execute()],
+      ['was linked into another account', (oid, other) => db.updateTable('citizens').set({ merged_into_oid: other }).where('oid', '=', oid).execute()],
+    ])('refuses to sign a draft whose representative\'s account %s, keeping the draft', async (_, change) => {
+      const [principal, representative, other] = [await verifiedCitizen(), await verifiedCitizen(), await verifiedCitizen()];
+      const id = await draft(principal.oid, representative.snils);
+      await change(representative.oid, other.oid);
+      expect(await refusal(activatePower(db, { actorOid: principal.oid, powerId: id, now: clock.now() }))).toMatchObject({ code: 'powers.refused.representative_not_verified', status: 409 });
+      expect(await stateOf(id)).toBe('draft');
+      expect(await powerNotices(principal.phone)).toEqual([]);
+      expect(await powerNotices(representative.phone)).toEqual([]);
+    });
+
+    it('signs the kept draft once the representative is verified again', async () => {
+      const [principal, representative] = [await verifiedCitizen(), await verifiedCitizen()];
+      const id = await draft(principal.oid, representative.snils);
+      await db.updateTable('citizens').set({ trust_level: 'simplified' }).where('oid', '=', representative.oid).execute();
+      await refusal(activatePower(db, { actorOid: principal.oid, powerId: id, now: clock.now() }));
+      await db.updateTable('citizens').set({ trust_level: 'confirmed' }).where('oid', '=', representative.oid).execute();
+      await activatePower(db, { actorOid: principal.oid, powerId: id, now: clock.now() });
+      expect(await stateOf(id)).toBe('active');
+    });
+
     it('lets the principal discard a draft (the row goes), and only a draft', async () => {
       const [principal, representative] = [await verifiedCitizen(), await verifiedCitizen()];
       const id = await draft(principal.oid, representative.snils);
@@ -397,6 +421,34 @@ describe('powers of attorney', () => {
       expect(await refusal(revokePower(db, { actorOid: org.admin.oid, powerId: id, now: clock.now() }))).toMatchObject({ status: 404 });
       await revokePower(db, { actorOid: org.chief.oid, powerId: id, reason: 'Уволен', now: clock.now() });
       expect(await stateOf(id)).toBe('revoked');
+    });
+
+    it('tells the representatives of its powers in force that they ended when the chief\'s account deletion takes the organisation', async () => {
+      const org = await organisation();
+      const [first, second, later, gone] = [await verifiedCitizen(), await verifiedCitizen(), await verifiedCitizen(), await verifiedCitizen()];
+      const byChief = await grant(org.chief.oid, first.snils, { principal: org.oid });
+      const byAdmin = await draft(org.admin.oid, second.snils, { principal: org.oid });
+      await activatePower(db, { actorOid: org.admin.oid, powerId: byAdmin, now: clock.now() });
+      const notYet = await draft(org.chief.oid, later.snils, { principal: org.oid });
+      const revoked = await grant(org.chief.oid, gone.snils, { principal: org.oid });
+      await revokePower(db, { actorOid: org.chief.oid, powerId: revoked, now: clock.now() });
+      const chiefsOwn = await grant(org.chief.oid, first.snils, { rights: ['apply'] });
+
+      expect(await deleteAccount(idp.runtime.provider, db, { oid: org.chief.oid })).toMatchObject({ result: 'deleted' });
+      expect(await db.selectFrom('organisations').select('oid').where('oid', '=', org.oid).execute()).toEqual([]);
+      expect(await db.selectFrom('powers_of_attorney').select('id').where('id', 'in', [byChief, byAdmin, notYet, revoked, chiefsOwn]).execute()).toEqual([]);
+
+      // Each representative hears once that their power ended, as any power ended by a deletion.
+      expect((await powerNotices(first.phone)).filter((n) => n.event === 'ended_account_deleted').toSorted((a, b) => Number(a.powerId) - Number(b.powerId)))
+        .toEqual([{ event: 'ended_account_deleted', side: 'representative', powerId: byChief }, { event: 'ended_account_deleted', side: 'representative', powerId: chiefsOwn }]);
+      expect((await powerNotices(second.phone)).at(-1)).toEqual({ event: 'ended_account_deleted', side: 'representative', powerId: byAdmin });
+      // A draft never in force and a revoked power end without a word.
+      expect(await powerNotices(later.phone)).toEqual([]);
+      expect((await powerNotices(gone.phone)).map((n) => n.event)).toEqual(['activated', 'revoked']);
+      // The admin, who signed for the organisation, hears of its powers as the organisation; the deleted chief hears nothing.
+      expect((await powerNotices(org.admin.phone)).filter((n) => n.event === 'ended_account_deleted').map((n) => n.powerId).toSorted()).toEqual([byChief, byAdmin].toSorted());
+      expect((await powerNotices(org.chief.phone)).filter((n) => n.event === 'ended_account_deleted')).toEqual([]);
+      expect((await powerNotices(org.employee.phone)).filter((n) => n.event === 'ended_account_deleted')).toEqual([]);
     });
 
     it('lets an admin hold the organisation\'s power, and tells them once', async () => {
