@@ -16,7 +16,31 @@ import { findClientMetadata } from './clients.repository.ts';
  */
 const CLIENT_CACHE_MS = 10_000;
 
+/**
+ * oidc-provider looks a presented token up as every kind it might be, at once: introspection without
+ * a hint asks for an AccessToken, ClientCredentials and RefreshToken with the same value (its
+ * token_find.js). Token values are unique across kinds, so those concurrent lookups share one query.
+ */
+const TOKEN_MODELS = ['AccessToken', 'ClientCredentials', 'RefreshToken'] as const;
+const isTokenModel = (model: string): boolean => (TOKEN_MODELS as readonly string[]).includes(model);
+
 export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): new (model: string) => Adapter {
+  /** Lookups of one token value in flight; forgotten as soon as they settle, so nothing is cached. */
+  const tokenLookups = new Map<string, Promise<Array<{ model: string; payload: unknown; expires_at: Date | null }>>>();
+  const findTokenRows = (id: string) => {
+    let lookup = tokenLookups.get(id);
+    if (!lookup) {
+      lookup = whileAvailable(() => db
+        .selectFrom('oidc_payloads')
+        .select(['model', 'payload', 'expires_at'])
+        .where('model', 'in', [...TOKEN_MODELS])
+        .where('id', '=', id)
+        .execute()).finally(() => tokenLookups.delete(id));
+      tokenLookups.set(id, lookup);
+    }
+    return lookup;
+  };
+
   const clients = new Map<string, { metadata: AdapterPayload | undefined; until: number }>();
   const findClient = async (id: string): Promise<AdapterPayload | undefined> => {
     const cached = clients.get(id);
@@ -57,6 +81,10 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
     async find(id: string): Promise<AdapterPayload | undefined> {
       // Clients live in their own table, managed by the CLI.
       if (this.model === 'Client') return findClient(id);
+      if (isTokenModel(this.model)) {
+        const row = (await findTokenRows(id)).find((r) => r.model === this.model);
+        return row && !(row.expires_at && row.expires_at <= clock.now()) ? (row.payload as AdapterPayload) : undefined;
+      }
       return this.findBy('id', id);
     }
 

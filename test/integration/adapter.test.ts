@@ -38,6 +38,24 @@ describe('the PostgreSQL adapter for oidc-provider', () => {
     expect(await sessions.find('s1')).toBeUndefined();
   });
 
+  it('answers a token looked up as every kind at once (one shared query) with the right kind only, and not after expiry', async () => {
+    const access = new Adapter('AccessToken');
+    const credentials = new Adapter('ClientCredentials');
+    const refresh = new Adapter('RefreshToken');
+    await access.upsert('tok-a', { kind: 'AccessToken', accountId: '1000000001' }, 60);
+    await refresh.upsert('tok-r', { kind: 'RefreshToken', accountId: '1000000001' }, 600);
+    const lookUp = (value: string) => Promise.all([access.find(value), credentials.find(value), refresh.find(value)]);
+    expect(await lookUp('tok-a')).toEqual([expect.objectContaining({ kind: 'AccessToken' }), undefined, undefined]);
+    expect(await lookUp('tok-r')).toEqual([undefined, undefined, expect.objectContaining({ kind: 'RefreshToken' })]);
+    expect(await lookUp('tok-none')).toEqual([undefined, undefined, undefined]);
+    // Nothing is remembered between lookups: a consumed or rewritten token reads as it is now.
+    await refresh.consume('tok-r');
+    expect((await refresh.find('tok-r'))?.consumed).toEqual(expect.any(Number));
+    now = new Date(now.getTime() + 61_000);
+    expect(await lookUp('tok-a')).toEqual([undefined, undefined, undefined]);
+    expect(await refresh.find('tok-r')).toMatchObject({ kind: 'RefreshToken' });
+  });
+
   it('upserts in place', async () => {
     const grants = new Adapter('Grant');
     await grants.upsert('g-up', { accountId: 'a' }, 600);
