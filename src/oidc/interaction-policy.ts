@@ -42,9 +42,17 @@ export function createInteractionPolicy(db: Db, clock: Clock) {
     }),
   );
 
-  const currentLevel = async (ctx: KoaContextWithOIDC): Promise<TrustLevel | undefined> => {
+  // Asked by the prompt's details and both its checks in one authorization request: read once.
+  const levels = new WeakMap<object, Promise<TrustLevel | undefined>>();
+  const currentLevel = (ctx: KoaContextWithOIDC): Promise<TrustLevel | undefined> => {
     const accountId = ctx.oidc.session?.accountId;
-    return accountId ? (await findCitizenByOid(db, accountId))?.trust_level : undefined;
+    if (!accountId) return Promise.resolve(undefined);
+    let level = levels.get(ctx);
+    if (!level) {
+      level = findCitizenByOid(db, accountId).then((citizen) => citizen?.trust_level);
+      levels.set(ctx, level);
+    }
+    return level;
   };
 
   const trustLevel = new Prompt(
