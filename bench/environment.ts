@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { JWK } from 'jose';
@@ -21,6 +22,8 @@ export interface BenchEnvironment {
   settings: Record<string, string>;
   /** The settings worth printing (no secrets). */
   publicSettings: Record<string, string>;
+  /** Where the IdP writes the statements it ran (--explain), read with explain.ts. */
+  queryLog?: string;
   signingKey: JWK;
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   notes: string[];
@@ -29,9 +32,9 @@ export interface BenchEnvironment {
 /**
  * A fresh database and the IdP serving it, each registered with `cleanup` as soon as it exists.
  * Production-like: no demo data or mock Mos.ru, quiet logs, OWASP argon2id, explicit secrets and
- * one RS256 key (as production must configure them), the default pool, pruning on — every 60 s,
- * so it runs during the scenarios. NODE_ENV stays development: production would insist on an
- * https issuer and an SMTP server.
+ * one RS256 key (as production must configure them), the default pool, pruning on — every
+ * --prune-interval seconds (10), so it runs during the scenarios and keeps the tables bounded.
+ * NODE_ENV stays development: production would insist on an https issuer and an SMTP server.
  */
 export async function startBenchEnvironment(options: BenchOptions, cleanup: Cleanup, progress: (message: string) => void): Promise<BenchEnvironment> {
   const notes: string[] = [];
@@ -52,7 +55,7 @@ export async function startBenchEnvironment(options: BenchOptions, cleanup: Clea
     ARGON2_MEMORY_KIB: String(argon2.memoryKib),
     ARGON2_TIME_COST: String(argon2.timeCost),
     ARGON2_PARALLELISM: String(argon2.parallelism),
-    PRUNE_INTERVAL_SECONDS: '60',
+    PRUNE_INTERVAL_SECONDS: String(options.pruneIntervalSeconds),
     // Every bench request comes from 127.0.0.1, like citizens behind one carrier NAT.
     IP_RATE_LIMIT_MULTIPLIER: '100',
   };
@@ -66,9 +69,12 @@ export async function startBenchEnvironment(options: BenchOptions, cleanup: Clea
 
   progress('starting the IdP (node src/main.ts)');
   const cpuProfDir = options.cpuProfDir && path.resolve(options.cpuProfDir);
-  const idp = await startIdpProcess(settings, { nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
+  const queryLog = options.explain ? path.join(tmpdir(), `esia-bench-queries-${process.pid}.json`) : undefined;
+  const nodeArgs = [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...(queryLog ? ['--import', './bench/query-capture.ts'] : [])];
+  const idp = await startIdpProcess(queryLog ? { ...settings, BENCH_QUERY_LOG: queryLog } : settings, { nodeArgs });
   cleanup.add(() => idp.stop(), () => idp.killNow());
   if (cpuProfDir) notes.push(`the IdP ran under node --cpu-prof (profile in ${cpuProfDir}); profiling slows it down`);
+  if (queryLog) notes.push('--explain: the IdP counted its SQL statements (bench/query-capture.ts), which costs it a little');
   progress(`IdP ready at ${idp.issuer} (pid ${idp.pid})`);
 
   const handle = await database.connect();
@@ -78,7 +84,17 @@ export async function startBenchEnvironment(options: BenchOptions, cleanup: Clea
   const databaseLabel = database.engine === 'postgres' ? `PostgreSQL ${version} at ${database.location}` : `embedded PGlite (PostgreSQL ${version}) in the IdP process`;
 
   return {
-    database, databaseLabel, idp, handle, settings, signingKey, argon2, notes,
+    database, databaseLabel, idp, handle, settings, signingKey, argon2, notes, queryLog,
     publicSettings: { ...publicSettings, DATABASE_POOL_SIZE: String(defaults.databasePoolSize), SIGNING_KEYS: 'one RS256 2048-bit key' },
   };
+}
+
+/**
+ * A second IdP on the same database with IDP_WORKERS=`workers` (node:cluster, one port), serving
+ * the same issuer as the first — as another deployment behind the same load balancer would.
+ */
+export async function startWorkersIdp(env: BenchEnvironment, workers: number, cleanup: Cleanup): Promise<IdpProcess> {
+  const idp = await startIdpProcess({ ...env.settings, IDP_WORKERS: String(workers) }, { issuer: env.idp.issuer });
+  cleanup.add(() => idp.stop(), () => idp.killNow());
+  return idp;
 }

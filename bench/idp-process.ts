@@ -18,7 +18,8 @@ const IDP_SETTINGS = [
   'ACCESS_TOKEN_TTL', 'ID_TOKEN_TTL', 'AUTHORIZATION_CODE_TTL', 'REFRESH_TOKEN_TTL', 'SESSION_TTL', 'INTERACTION_TTL', 'GRANT_TTL',
   'MIGRATE_ON_START', 'TRUST_PROXY', 'PRUNE_INTERVAL_SECONDS', 'SMTP_URL', 'SMTP_FROM', 'SMS_GATEWAY_URL', 'SMS_GATEWAY_TOKEN',
   'OUTBOX_POLL_MS', 'RUN_WORKERS', 'REGISTRY_LATENCY_MS', 'REGISTRY_FAILURE_RATE', 'REGISTRY_POLL_MS', 'PRIVATE_NETWORK_HOSTS',
-  'METRICS_TOKEN', 'KEYS_REFRESH_SECONDS', 'KEY_PUBLISH_SECONDS', 'LOG_LEVEL', 'TEST_DB',
+  'METRICS_TOKEN', 'KEYS_REFRESH_SECONDS', 'KEY_PUBLISH_SECONDS', 'LOG_LEVEL', 'TEST_DB', 'IDP_WORKERS', 'SESSION_IDLE_TTL',
+  'IP_RATE_LIMIT_MULTIPLIER', 'LOGIN_HISTORY_DAYS',
 ];
 
 /** The parent's environment without any IdP setting, plus `settings`. */
@@ -51,14 +52,35 @@ export interface IdpProcess {
 
 /**
  * Starts `node src/main.ts` as a child process, exactly as `npm start` would, and waits until
- * /readyz answers (migrations done, database reachable).
+ * /readyz answers (migrations done, database reachable). `issuer`: another instance of an IdP
+ * already running (same ISSUER, its own port), as behind a load balancer.
  */
-export async function startIdpProcess(settings: Record<string, string>, options: { readyTimeoutMs?: number; nodeArgs?: string[] } = {}): Promise<IdpProcess> {
+export async function startIdpProcess(settings: Record<string, string>, options: { readyTimeoutMs?: number; nodeArgs?: string[]; issuer?: string } = {}): Promise<IdpProcess> {
+  const { issuer: sharedIssuer, ...rest } = options;
+  return startServerProcess({
+    script: 'src/main.ts',
+    readyPath: '/readyz',
+    env: (port, issuer) => childEnvironment({ ...settings, HOST: '127.0.0.1', PORT: String(port), ISSUER: sharedIssuer ?? issuer }),
+    ...rest,
+  });
+}
+
+/**
+ * Starts a Node server script as a child process on a free loopback port (`env` gets the port and
+ * the issuer URL built from it) and waits until `readyPath` answers 2xx.
+ */
+export async function startServerProcess(options: {
+  script: string;
+  readyPath: string;
+  env: (port: number, issuer: string) => NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+  nodeArgs?: string[];
+}): Promise<IdpProcess> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(NODE, [...(options.nodeArgs ?? []), 'src/main.ts'], {
+  const child = spawn(NODE, [...(options.nodeArgs ?? []), options.script], {
     cwd: ROOT,
-    env: childEnvironment({ ...settings, HOST: '127.0.0.1', PORT: String(port), ISSUER: issuer }),
+    env: options.env(port, issuer),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -85,20 +107,20 @@ export async function startIdpProcess(settings: Record<string, string>, options:
     },
   };
   try {
-    await waitUntilReady(issuer, child, options.readyTimeoutMs ?? 120_000);
+    await waitUntilReady(`${issuer}${options.readyPath}`, child, options.readyTimeoutMs ?? 120_000);
   } catch (error) {
     await process_.stop();
-    throw new Error(`${(error as Error).message}\n--- IdP output ---\n${process_.tail()}`);
+    throw new Error(`${(error as Error).message}\n--- ${options.script} output ---\n${process_.tail()}`);
   }
   return process_;
 }
 
-async function waitUntilReady(issuer: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilReady(readyUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the IdP exited during start (code ${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited during start (code ${child.exitCode ?? child.signalCode})`);
     try {
-      const response = await fetch(`${issuer}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(readyUrl, { signal: AbortSignal.timeout(2000) });
       await response.body?.cancel();
       if (response.ok) return;
     } catch {
@@ -106,7 +128,7 @@ async function waitUntilReady(issuer: string, child: ChildProcess, timeoutMs: nu
     }
     await delay(200);
   }
-  throw new Error(`the IdP was not ready within ${timeoutMs / 1000} s`);
+  throw new Error(`the server was not ready within ${timeoutMs / 1000} s`);
 }
 
 /** SIGTERM (graceful: the IdP closes its database), then SIGKILL after 10 s. */

@@ -1,9 +1,10 @@
 import argon2 from 'argon2';
 import { importJWK, SignJWT, type JWK } from 'jose';
+import pg from 'pg';
 
 /** A bound measured on the same cores as the IdP, with the same parameters and the same code path. */
 export interface Limit {
-  name: 'argon2id verify' | 'RS256 sign';
+  name: 'argon2id verify' | 'RS256 sign' | 'PostgreSQL point read' | 'PostgreSQL commit';
   opsPerSecond: number;
   concurrency: number;
   detail: string;
@@ -49,12 +50,45 @@ export async function measureRs256Sign(privateJwk: JWK, seconds: number): Promis
   return { name: 'RS256 sign', opsPerSecond: ops, concurrency: CONCURRENCY, detail: `jose SignJWT, RSA ${bits}-bit, ${CONCURRENCY} in flight` };
 }
 
-/** Operations per second of `operation`, CONCURRENCY at a time, for `seconds`. */
-async function countFor(seconds: number, operation: () => Promise<void>): Promise<number> {
+/**
+ * What one IdP process gets from PostgreSQL on these cores: statements per second through `pg`
+ * over a pool as large as the IdP's (DATABASE_POOL_SIZE), `inFlight` at a time as the load's
+ * connections would have — a primary-key read of a citizen, and a one-row upsert committed on its
+ * own (a rate-limit counter, as the token endpoints write one per request; each commit waits for
+ * its WAL flush). A scenario that needs n statements per request cannot go faster than these ÷ n.
+ */
+export async function measurePostgres(url: string, poolSize: number, inFlight: number, seconds: number, citizens: { first: string; count: number }): Promise<Limit[]> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  try {
+    let n = 0;
+    const first = BigInt(citizens.first);
+    const read = await countFor(seconds, async () => {
+      const oid = String(first + BigInt(n++ % citizens.count));
+      await pool.query('SELECT oid, last_name, first_name, phone, email FROM citizens WHERE oid = $1', [oid]);
+    }, inFlight);
+    const commit = await countFor(seconds, async () => {
+      await pool.query(
+        `INSERT INTO rate_limits (key, points, reset_at) VALUES ($1, 1, now() + interval '1 second')
+         ON CONFLICT (key) DO UPDATE SET points = rate_limits.points + 1`,
+        [`bench-limit:${n++ % 64}`],
+      );
+    }, inFlight);
+    const how = `pg pool of ${poolSize} (the IdP's), ${inFlight} in flight`;
+    return [
+      { name: 'PostgreSQL point read', opsPerSecond: read, concurrency: inFlight, detail: `SELECT a citizen by primary key; ${how}` },
+      { name: 'PostgreSQL commit', opsPerSecond: commit, concurrency: inFlight, detail: `one-row upsert, autocommit (WAL flush each); ${how}` },
+    ];
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Operations per second of `operation`, `concurrency` at a time, for `seconds`. */
+async function countFor(seconds: number, operation: () => Promise<void>, concurrency = CONCURRENCY): Promise<number> {
   let done = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < deadline) {
       await operation();
       done++;

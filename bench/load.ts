@@ -42,8 +42,11 @@ export async function runHttpLoad(load: HttpLoad, seconds: number, connections: 
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let badBodies = 0;
+  // The first few distinct error answers, to say why requests failed (e.g. `400 {"error":"invalid_grant"…}`).
+  const errorBodies = new Set<string>();
   const onResponse = (status: number, body: string, context: object) => {
     if (load.check && status >= 200 && status < 300 && !load.check(body)) badBodies++;
+    if (status >= 400 && errorBodies.size < 3) errorBodies.add(`${status} ${body.slice(0, 160)}`);
     load.onResponse?.(status, body, context as RequestContext);
   };
   const request: autocannon.Request = {
@@ -51,7 +54,7 @@ export async function runHttpLoad(load: HttpLoad, seconds: number, connections: 
     headers: load.headers,
     body: load.body,
     ...(load.setupRequest ? { setupRequest: (req: autocannon.Request, context: object) => load.setupRequest!(req, context as RequestContext) } : {}),
-    ...(load.onResponse || load.check ? { onResponse } : {}),
+    onResponse,
   };
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({ url: load.url, connections, duration: seconds, timeout: 10, requests: [request] }, (error, done) => (error ? reject(error) : resolve(done)));
@@ -62,6 +65,7 @@ export async function runHttpLoad(load: HttpLoad, seconds: number, connections: 
   });
   const ok = result['2xx'] - badBodies;
   const failures = result.errors ? [`${result.errors} socket errors (${result.timeouts} timeouts)`] : [];
+  failures.push(...errorBodies);
   if (badBodies) {
     statuses['bad body'] = badBodies;
     failures.push(`${badBodies} 2xx responses with a wrong body`);

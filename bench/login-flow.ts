@@ -3,7 +3,10 @@ import { BrowserSession, formAction, type Page } from '../test/support/browser-s
 import { BENCH_PASSWORD, type BenchCitizen, type BenchClient } from './seed.ts';
 
 export interface Endpoints {
+  /** The issuer identifier (what `resource` indicators and tokens name). */
   issuer: string;
+  /** Where this instance listens: the issuer's origin, or another port of the same IdP (a second instance). */
+  origin: string;
   discovery: string;
   authorization: string;
   token: string;
@@ -28,6 +31,7 @@ export async function readEndpoints(issuer: string): Promise<Endpoints> {
   const metadata = (await response.json()) as Record<string, string>;
   return {
     issuer,
+    origin: new URL(issuer).origin,
     discovery,
     authorization: metadata.authorization_endpoint,
     token: metadata.token_endpoint,
@@ -104,4 +108,25 @@ export async function mapConcurrently<T, R>(items: T[], concurrency: number, tas
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
+}
+
+/** The same IdP's endpoints at another instance (same issuer, another port): what a load balancer would spread. */
+export function endpointsAt(endpoints: Endpoints, origin: string): Endpoints {
+  const at = (url: string) => {
+    const moved = new URL(url);
+    const target = new URL(origin);
+    moved.protocol = target.protocol;
+    moved.host = target.host;
+    return moved.toString();
+  };
+  return {
+    issuer: endpoints.issuer,
+    origin: new URL(origin).origin,
+    discovery: at(endpoints.discovery),
+    authorization: at(endpoints.authorization),
+    token: at(endpoints.token),
+    introspection: at(endpoints.introspection),
+    userinfo: at(endpoints.userinfo),
+    jwks: at(endpoints.jwks),
+  };
 }

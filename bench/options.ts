@@ -18,6 +18,18 @@ export interface BenchOptions {
   only: string[] | undefined;
   /** Run the IdP under `node --cpu-prof` and keep the profile in this directory. */
   cpuProfDir: string | undefined;
+  /** The whole set of scenarios this many times; the table shows each figure's median. */
+  runs: number;
+  /** Drive the same scenarios against bare oidc-provider (bench/baseline.ts) in the same run. */
+  baseline: boolean;
+  /** Also run the API scenarios against the IdP with IDP_WORKERS=2 (PostgreSQL only). */
+  workersCompare: boolean;
+  /** Seconds of steady login + refresh load between the table-size snapshots (0: no snapshots). */
+  sustainSeconds: number;
+  /** The IdP's PRUNE_INTERVAL_SECONDS during the run. */
+  pruneIntervalSeconds: number;
+  /** Record every statement the IdP runs and show EXPLAIN (ANALYZE, BUFFERS) of the hot paths. */
+  explain: boolean;
 }
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -28,9 +40,19 @@ const USAGE = `Usage: npm run bench -- [options]
   --db auto|postgres|pglite
                      auto (default): DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres,
                      when PostgreSQL answers; otherwise the embedded PGlite
-  --only a,b         run only these scenarios (e.g. --only login,refresh)
+  --only a,b         run only these scenarios (e.g. --only login,refresh_token)
   --cpu-prof DIR     run the IdP under node --cpu-prof; its .cpuprofile lands in DIR
                      (summarise it with: node bench/profile-summary.ts DIR/<file>)
+  --runs N           run the whole set N times and report the median of each figure (default 1;
+                     quote --runs 3 on a noisy machine: about three times as long)
+  --no-baseline      skip the baseline (bare oidc-provider with its in-memory adapter)
+  --no-workers-compare
+                     skip the API scenarios at IDP_WORKERS=2 (needs PostgreSQL; on by default)
+  --sustain N        seconds of steady login + refresh load between the table-size snapshots
+                     (default 60, smoke 3; 0 skips the snapshots)
+  --prune-interval N the IdP's PRUNE_INTERVAL_SECONDS during the run (default 10, smoke 2)
+  --explain          record the statements the IdP runs (statements per request) and print
+                     EXPLAIN (ANALYZE, BUFFERS) of every hot-path query (bench/explain.ts)
   --smoke            every scenario for ~1 s with 4 connections; writes nothing to bench/results
   --no-write         print the table, write no files
   --help             this text`;
@@ -48,6 +70,12 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         db: { type: 'string' },
         only: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        runs: { type: 'string' },
+        'no-baseline': { type: 'boolean' },
+        'no-workers-compare': { type: 'boolean' },
+        sustain: { type: 'string' },
+        'prune-interval': { type: 'string' },
+        explain: { type: 'boolean' },
         smoke: { type: 'boolean' },
         'no-write': { type: 'boolean' },
         help: { type: 'boolean' },
@@ -75,6 +103,12 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     write: !smoke && values['no-write'] !== true,
     only: values.only?.split(',').map((s) => s.trim()).filter(Boolean),
     cpuProfDir: values['cpu-prof'],
+    runs: positiveInt(values.runs, '--runs', 1),
+    baseline: values['no-baseline'] !== true,
+    workersCompare: values['no-workers-compare'] !== true,
+    sustainSeconds: nonNegativeInt(values.sustain, '--sustain', smoke ? 3 : 60),
+    pruneIntervalSeconds: positiveInt(values['prune-interval'], '--prune-interval', smoke ? 2 : 10),
+    explain: values.explain === true,
   };
 }
 
@@ -82,6 +116,13 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) fail(`${name} must be a positive whole number (got ${value})`);
+  return n;
+}
+
+function nonNegativeInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`${name} must be a whole number, 0 or more (got ${value})`);
   return n;
 }
 

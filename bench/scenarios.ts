@@ -20,7 +20,7 @@ export interface BenchContext {
 
 export interface Target {
   minOpsPerSecond?: number;
-  /** Of the baseline (bare oidc-provider) in the same run; not measured yet. */
+  /** Of the baseline (bare oidc-provider) in the same run. */
   baselineRatio?: number;
   p99Ms?: number;
 }
@@ -28,6 +28,16 @@ export interface Target {
 export interface Scenario {
   name: string;
   what: string;
+  /** Also driven against the baseline (bare oidc-provider); the person API is ours alone. */
+  baseline: boolean;
+  /** An API scenario: also driven against the IdP at IDP_WORKERS=2 (--workers-compare). */
+  api: boolean;
+  /**
+   * What the scenario needs stored beforehand: `tokens` (access and refresh tokens from sign-ins),
+   * `consents` (the login citizens' remembered consent). The baseline's in-memory adapter keeps
+   * only about a thousand entries, so it signs in again before such a scenario.
+   */
+  needs?: 'tokens' | 'consents';
   /** The limit that bounds it, with why; none for discovery and JWKS (no hashing, no signing). */
   bound?: { limit: Limit['name']; why: string };
   target: Target;
@@ -46,18 +56,24 @@ function rotate<T>(items: T[]): () => T {
 export const SCENARIOS: Scenario[] = [
   {
     name: 'discovery',
+    baseline: true,
+    api: true,
     what: 'GET /.well-known/openid-configuration',
     target: { minOpsPerSecond: 5000 },
     run: (c) => runHttpLoad({ url: c.endpoints.discovery, check: (b) => b.includes('"issuer"') }, c.seconds, c.connections),
   },
   {
     name: 'jwks',
+    baseline: true,
+    api: true,
     what: 'GET the JWKS (jwks_uri)',
     target: { minOpsPerSecond: 5000 },
     run: (c) => runHttpLoad({ url: c.endpoints.jwks, check: (b) => b.includes('"keys"') }, c.seconds, c.connections),
   },
   {
     name: 'client_credentials',
+    baseline: true,
+    api: true,
     what: 'POST /token grant_type=client_credentials, resource=<issuer>/rs: an RFC 9068 JWT access token (RS256)',
     bound: { limit: 'RS256 sign', why: 'one JWT access token signed per request' },
     target: { minOpsPerSecond: 1000, baselineRatio: 0.5, p99Ms: 50 },
@@ -75,6 +91,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'refresh_token',
+    baseline: true,
+    api: true,
+    needs: 'tokens',
     what: 'POST /token grant_type=refresh_token with rotation: every token is spent once and its successor reused',
     bound: { limit: 'RS256 sign', why: 'one ID token signed per request (plus a consumed and a new refresh token in the database)' },
     target: { minOpsPerSecond: 1000, baselineRatio: 0.5, p99Ms: 50 },
@@ -107,6 +126,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'introspection',
+    baseline: true,
+    api: true,
+    needs: 'tokens',
     what: 'POST /token/introspection of opaque access tokens (the client\'s own)',
     target: { minOpsPerSecond: 2000, p99Ms: 50 },
     run: (c) => {
@@ -126,6 +148,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'userinfo',
+    baseline: true,
+    api: true,
+    needs: 'tokens',
     what: 'GET /me with opaque access tokens (all ESIA scopes: claims from citizens, documents, addresses)',
     target: { minOpsPerSecond: 2000, p99Ms: 50 },
     run: (c) => {
@@ -139,13 +164,16 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'person_api',
+    baseline: false,
+    api: true,
+    needs: 'tokens',
     what: `GET /rs/prns/{oid}${PERSON_EMBED} with opaque access tokens`,
     target: { minOpsPerSecond: 2000, p99Ms: 50 },
     run: (c) => {
       const next = rotate(c.sessions);
       const path = new URL(c.endpoints.issuer).pathname.replace(/\/$/, '');
       return runHttpLoad({
-        url: c.endpoints.issuer,
+        url: c.endpoints.origin,
         setupRequest: (request) => {
           const session = next();
           return { ...request, path: `${path}/rs/prns/${session.oid}${PERSON_EMBED}`, headers: { ...request.headers, authorization: `Bearer ${session.accessToken}` } };
@@ -156,6 +184,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'login',
+    baseline: true,
+    api: false,
+    needs: 'consents',
     what: 'browserless round trip: authorize → login page → login POST → consent remembered → code → token',
     bound: { limit: 'argon2id verify', why: 'one argon2id verify per round trip' },
     target: { baselineRatio: 0.8 },
