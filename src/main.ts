@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   logger.info({ issuer: config.issuer, database: runtime.database.engine }, `IdP listening on ${config.issuer}`);
   logger.info(`Discovery: ${config.issuer}/.well-known/openid-configuration`);
 
-  const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds, { loginHistoryDays: config.loginHistoryDays });
+  const stopPruning = startPruning(runtime.database.db, runtime.clock, logger, config.pruneIntervalSeconds, { loginHistoryDays: config.loginHistoryDays, refreshReuseWindowSeconds: config.refreshReuseWindowSeconds });
   const stopKeyRefresh = startKeyRefresh(runtime, config.keys.refreshSeconds);
   const outbox = config.runWorkers
     ? startOutboxWorker({ db: runtime.database.db, clock: runtime.clock, logger: logger.child({ worker: 'outbox' }), channels: createChannels(config.notifications, logger), pollMs: config.notifications.pollMs })

@@ -45,6 +45,7 @@ const envSchema = z.object({
   TRUST_PROXY: bool(defaults.trustProxy),
   PRUNE_INTERVAL_SECONDS: int(defaults.pruneIntervalSeconds, 0),
   LOGIN_HISTORY_DAYS: int(180, 1, 36_500),
+  REFRESH_REUSE_WINDOW_SECONDS: int(86_400, 0, 365 * 86_400),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   SMTP_FROM: z.string().min(3).optional().default('Госуслуги <no-reply@esia.localhost>'),
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -90,6 +91,11 @@ export interface Config {
   pruneIntervalSeconds: number;
   /** «История входов»: attempts older than this many days are pruned. */
   loginHistoryDays: number;
+  /**
+   * How long a consumed (rotated) refresh token or authorization code is kept so that its replay is
+   * recognised and revokes the grant; afterwards the prune run deletes it and a replay is merely unknown.
+   */
+  refreshReuseWindowSeconds: number;
   /**
    * Hosts on loopback or private networks that the IdP may call (back-channel logout). oidc-provider
    * refuses such addresses by default against SSRF; RPs inside a private network must be listed.
@@ -189,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile?: R
     trustProxy: e.TRUST_PROXY,
     pruneIntervalSeconds: e.PRUNE_INTERVAL_SECONDS,
     loginHistoryDays: e.LOGIN_HISTORY_DAYS,
+    refreshReuseWindowSeconds: e.REFRESH_REUSE_WINDOW_SECONDS,
     privateNetworkHosts: e.PRIVATE_NETWORK_HOSTS ?? (production ? [] : ['localhost', '127.0.0.1', '[::1]']),
     notifications: {
       smtpUrl: e.SMTP_URL,

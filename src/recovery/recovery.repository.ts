@@ -47,3 +47,12 @@ export async function endCitizenSessions(db: DbOrTrx, oid: string): Promise<numb
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/**
+ * Flows past their expiry by more than `graceSeconds`, whatever their state: for the prune job.
+ * The grace keeps an expired flow's page saying "expired" rather than "not found" for a while.
+ */
+export async function pruneEndedRecoveryFlows(db: DbOrTrx, now: Date, graceSeconds: number): Promise<number> {
+  const result = await db.deleteFrom('recovery_flows').where('expires_at', '<', new Date(now.getTime() - graceSeconds * 1000)).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

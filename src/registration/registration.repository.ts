@@ -55,3 +55,13 @@ export async function completeRegistrationFlow(db: DbOrTrx, id: string, citizenO
 export async function failRegistrationFlow(db: DbOrTrx, id: string): Promise<void> {
   await db.updateTable('registration_flows').set({ state: 'failed', password_hash: '' }).where('id', '=', id).where('state', '=', 'awaiting_code').execute();
 }
+
+/**
+ * Flows past their expiry by more than `graceSeconds`, whatever their state (a completed or failed
+ * flow, and one abandoned while waiting for its code): for the prune job. The grace keeps an
+ * expired flow's page saying "expired" rather than "not found" for a citizen who comes back soon after.
+ */
+export async function pruneEndedRegistrationFlows(db: DbOrTrx, now: Date, graceSeconds: number): Promise<number> {
+  const result = await db.deleteFrom('registration_flows').where('expires_at', '<', new Date(now.getTime() - graceSeconds * 1000)).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -415,14 +415,31 @@ describe('operator CLI', { timeout: 120_000 }, () => {
       const target = await migratedDatabase();
       const hourAgo = new Date(Date.now() - 3600_000);
       const inAnHour = new Date(Date.now() + 3600_000);
-      await withDatabase(target, (db) => db.insertInto('oidc_payloads').values([
-        { model: 'Session', id: 'expired-1', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: hourAgo, consumed_at: null },
-        { model: 'AccessToken', id: 'expired-2', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: hourAgo, consumed_at: null },
-        { model: 'Session', id: 'live', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: inAnHour, consumed_at: null },
-      ]).execute());
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+      await withDatabase(target, async (db) => {
+        await db.insertInto('oidc_payloads').values([
+          { model: 'Session', id: 'expired-1', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: hourAgo, consumed_at: null },
+          { model: 'AccessToken', id: 'expired-2', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: hourAgo, consumed_at: null },
+          { model: 'Session', id: 'live', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: inAnHour, consumed_at: null },
+          // Rotated two days ago: past the default reuse-detection window of a day.
+          { model: 'RefreshToken', id: 'rotated', payload: {}, grant_id: null, user_code: null, uid: null, expires_at: inAnHour, consumed_at: twoDaysAgo },
+        ]).execute();
+        await db.insertInto('one_time_codes').values({
+          purpose: 'registration', flow_id: '00000000-0000-4000-8000-000000000001', channel: 'sms', recipient: '79990000001',
+          code_hash: 'x', attempts_left: 3, expires_at: hourAgo, created_at: twoDaysAgo,
+        }).execute();
+        await db.insertInto('recovery_flows').values({ contact_kind: 'phone', contact_value: '79990000001', citizen_oid: null, created_at: twoDaysAgo, expires_at: twoDaysAgo }).execute();
+      });
 
-      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 2, deletedMessages: 0, expiredPowers: 0 });
-      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s) and 0 old outbox message(s); marked 0 power(s) of attorney expired.\n');
+      expect(json(await cli(target, 'prune', '--json'))).toEqual({
+        deleted: 2, deletedConsumed: 1, deletedMessages: 0, deletedSecurityState: 0, deletedCodes: 1, deletedFlows: 1,
+        deletedSessionDevices: 0, deletedActingChoices: 0, expiredPowers: 0,
+      });
+      expect(ok(await cli(target, 'prune'))).toBe([
+        'Deleted 0 expired and 0 consumed OIDC artifact(s), 0 one-time code(s),',
+        '0 ended flow(s), 0 session device row(s), 0 security row(s),',
+        '0 role choice(s) and 0 old outbox message(s); marked 0 power(s) of attorney expired.\n',
+      ].join('\n'));
       const left = await withDatabase(target, (db) => db.selectFrom('oidc_payloads').select('id').execute());
       expect(left).toEqual([{ id: 'live' }]);
     });
@@ -439,8 +456,8 @@ describe('operator CLI', { timeout: 120_000 }, () => {
       });
       await withDatabase(target, (db) => db.insertInto('powers_of_attorney').values([power(dayAgo), power(new Date(Date.now() + 86_400_000))]).execute());
 
-      expect(json(await cli(target, 'prune', '--json'))).toEqual({ deleted: 0, deletedMessages: 0, expiredPowers: 1 });
-      expect(ok(await cli(target, 'prune'))).toBe('Deleted 0 expired OIDC artifact(s) and 0 old outbox message(s); marked 0 power(s) of attorney expired.\n');
+      expect(json(await cli(target, 'prune', '--json'))).toMatchObject({ deleted: 0, deletedMessages: 0, expiredPowers: 1 });
+      expect(ok(await cli(target, 'prune'))).toContain('marked 0 power(s) of attorney expired.');
       const states = await withDatabase(target, (db) => db.selectFrom('powers_of_attorney').select('state').orderBy('valid_to').execute());
       expect(states).toEqual([{ state: 'expired' }, { state: 'active' }]);
     });
