@@ -21,10 +21,12 @@ export interface TrackedTable {
 export const TRACKED_TABLES: TrackedTable[] = [
   // oidc-provider's artifacts: prune.ts leaves a minute's grace after expiry.
   { table: 'oidc_payloads', expired: (ref) => `expires_at < ${ref} - interval '60 seconds'`, rule: 'expired more than 60 s ago' },
-  { table: 'one_time_codes', expired: (ref) => `expires_at < ${ref}`, rule: 'code expired' },
+  // A used or expired code stays while it still counts for its channel's hourly send limit (src/codes/prune.ts).
+  { table: 'one_time_codes', expired: (ref) => `expires_at < ${ref} AND created_at < ${ref} - interval '1 hour' AND channel <> 'post'`, rule: 'expired, sent over an hour ago (SMS / e-mail)' },
   { table: 'outbox_messages', expired: (ref) => `status IN ('sent', 'abandoned') AND created_at < ${ref} - interval '30 days'`, rule: 'sent or abandoned over 30 days ago' },
-  { table: 'registration_flows', expired: (ref) => `expires_at < ${ref}`, rule: 'flow expired' },
-  { table: 'recovery_flows', expired: (ref) => `expires_at < ${ref}`, rule: 'flow expired' },
+  // A completed registration that opened an account stays: the account's record of the contact it proved.
+  { table: 'registration_flows', expired: (ref) => `expires_at < ${ref} - interval '15 minutes' AND NOT (state = 'completed' AND citizen_oid IS NOT NULL)`, rule: 'expired over 15 min ago (not the one that opened an account)' },
+  { table: 'recovery_flows', expired: (ref) => `expires_at < ${ref} - interval '15 minutes'`, rule: 'expired over 15 min ago' },
   { table: 'rate_limits', expired: (ref) => `reset_at <= ${ref}`, rule: 'window ended' },
   { table: 'login_attempts', expired: (ref, days) => `created_at < ${ref} - interval '${days} days'`, rule: 'older than LOGIN_HISTORY_DAYS' },
   { table: 'pending_logins', expired: (ref) => `expires_at <= ${ref}`, rule: 'expired' },

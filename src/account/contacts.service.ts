@@ -196,3 +196,17 @@ async function sendCode(trx: DbOrTrx, codeHasher: CodeHasher, flowId: string, ki
   const code = await issueCode(trx, codeHasher, { purpose: CONTACT_CHANGE_PURPOSE, flowId, channel: channelOf(kind), recipient, policy: CONTACT_CODE_POLICY, now });
   await enqueueMessage(trx, { channel: channelOf(kind), recipient, template: 'contact_change_code', payload: { code, contact: kind, ttlMinutes: CONTACT_CODE_POLICY.ttlSeconds / 60 } }, now);
 }
+
+/**
+ * Contact changes past their expiry by more than `graceSeconds` that never completed: for the prune
+ * job. A completed change stays — the account's record of a contact it proved, which linking
+ * duplicate accounts (src/merge) and account deletion read; it grows with changes, not with logins.
+ */
+export async function pruneEndedContactChanges(db: DbOrTrx, now: Date, graceSeconds: number): Promise<number> {
+  const result = await db
+    .deleteFrom('contact_change_flows')
+    .where('expires_at', '<', new Date(now.getTime() - graceSeconds * 1000))
+    .where('state', '!=', 'completed')
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -159,6 +159,12 @@ export async function findActiveLink(db: DbOrTrx, primaryOid: string, aliasOid: 
   return db.selectFrom('account_merges').selectAll().where('survivor_oid', '=', primaryOid).where('alias_oid', '=', aliasOid).where('unlinked_at', 'is', null).executeTakeFirst();
 }
 
+/**
+ * findMergedOids as a column of a read of `citizens` (same order, OIDs as strings): lets a hot path
+ * (oidc/account.ts) get them with the citizen row in one statement.
+ */
+export const mergedOidsColumn = sql<string[]>`ARRAY(SELECT linked.oid::text FROM citizens linked WHERE linked.merged_into_oid = citizens.oid ORDER BY linked.oid)`;
+
 /** The OIDs linked into a primary account: what `merged_oids` and `mergedOids` tell relying parties. */
 export async function findMergedOids(db: DbOrTrx, primaryOid: string): Promise<string[]> {
   const rows = await db.selectFrom('citizens').select('oid').where('merged_into_oid', '=', primaryOid).orderBy('oid').execute();
@@ -182,4 +188,10 @@ export async function eraseMovedRows(trx: DbOrTrx, oid: string): Promise<void> {
   await sql`
     UPDATE merge_moved_rows SET snapshot = snapshot || jsonb_build_object('child_oid', NULL, 'link_state', NULL, 'link_changed_at', NULL)
      WHERE kind = 'child_copy' AND snapshot->>'child_oid' = ${oid}`.execute(trx);
+}
+
+/** Merge flows past their expiry by more than `graceSeconds`, whatever their state (a merge's outcome lives in account_merges): for the prune job. */
+export async function pruneEndedMergeFlows(db: DbOrTrx, now: Date, graceSeconds: number): Promise<number> {
+  const result = await db.deleteFrom('merge_flows').where('expires_at', '<', new Date(now.getTime() - graceSeconds * 1000)).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

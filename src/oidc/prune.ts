@@ -12,6 +12,8 @@ import { LETTER_CODE_POLICY } from '../verification/letter.service.ts';
 import { pruneEndedRegistrationFlows } from '../registration/registration.repository.ts';
 import { pruneEndedRecoveryFlows } from '../recovery/recovery.repository.ts';
 import { pruneOrphanSessionDevices } from '../sessions/sessions.repository.ts';
+import { pruneEndedContactChanges } from '../account/contacts.service.ts';
+import { pruneEndedMergeFlows } from '../merge/merge.repository.ts';
 
 /** REFRESH_REUSE_WINDOW_SECONDS unless configured: a day. */
 export const DEFAULT_REFRESH_REUSE_WINDOW_SECONDS = 24 * 3600;
@@ -49,7 +51,8 @@ export async function pruneEverything(db: Db, clock: Clock, retention: PruneRete
     deliveredMessages: await pruneDeliveredMessages(db, clock),
     securityState: await pruneSecurityState(db, clock, retention.loginHistoryDays),
     spentCodes: await pruneSpentCodes(db, now, { sms: CONTACT_CODE_POLICY, email: CONTACT_CODE_POLICY, post: LETTER_CODE_POLICY }),
-    endedFlows: (await pruneEndedRegistrationFlows(db, now, ENDED_FLOW_GRACE_SECONDS)) + (await pruneEndedRecoveryFlows(db, now, ENDED_FLOW_GRACE_SECONDS)),
+    endedFlows: (await pruneEndedRegistrationFlows(db, now, ENDED_FLOW_GRACE_SECONDS)) + (await pruneEndedRecoveryFlows(db, now, ENDED_FLOW_GRACE_SECONDS))
+      + (await pruneEndedContactChanges(db, now, ENDED_FLOW_GRACE_SECONDS)) + (await pruneEndedMergeFlows(db, now, ENDED_FLOW_GRACE_SECONDS)),
     // Device rows of sessions that ended or expired (after the sessions themselves went, above).
     orphanSessionDevices: await pruneOrphanSessionDevices(db),
     // Not a deletion: active powers of attorney past their end are marked expired and both sides told.

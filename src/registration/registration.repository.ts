@@ -57,11 +57,18 @@ export async function failRegistrationFlow(db: DbOrTrx, id: string): Promise<voi
 }
 
 /**
- * Flows past their expiry by more than `graceSeconds`, whatever their state (a completed or failed
- * flow, and one abandoned while waiting for its code): for the prune job. The grace keeps an
+ * Flows past their expiry by more than `graceSeconds` (a failed flow, one abandoned while waiting for
+ * its code), except completed ones that opened an account: for the prune job. The grace keeps an
  * expired flow's page saying "expired" rather than "not found" for a citizen who comes back soon after.
  */
 export async function pruneEndedRegistrationFlows(db: DbOrTrx, now: Date, graceSeconds: number): Promise<number> {
-  const result = await db.deleteFrom('registration_flows').where('expires_at', '<', new Date(now.getTime() - graceSeconds * 1000)).executeTakeFirst();
+  // A completed flow that opened an account stays (its password hash is already wiped): it is the
+  // account's record of the contact it proved at registration, which linking duplicate accounts
+  // (src/merge) and account deletion read. One row per account: bounded, not growing with logins.
+  const result = await db
+    .deleteFrom('registration_flows')
+    .where('expires_at', '<', new Date(now.getTime() - graceSeconds * 1000))
+    .where((eb) => eb.or([eb('state', '!=', 'completed'), eb('citizen_oid', 'is', null)]))
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

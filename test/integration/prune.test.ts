@@ -80,18 +80,19 @@ describe('the prune run', () => {
   });
 
   describe('registration and recovery flows', () => {
-    it('deletes flows past their expiry and a grace, whatever their state; keeps flows in progress', async () => {
+    it('deletes flows past their expiry and a grace; keeps flows in progress and the completed registration that opened an account', async () => {
       const registration = async (state: 'awaiting_code' | 'completed', expiresSecondsAgo: number) => (await db().insertInto('registration_flows').values({
         last_name: 'Тестов', first_name: 'Тест', contact_kind: 'phone', contact_value: '79995550102', password_hash: 'x',
         created_at: secondsAgo(expiresSecondsAgo + HOUR), expires_at: secondsAgo(expiresSecondsAgo),
       }).returning('id').executeTakeFirstOrThrow().then(async (row) => {
-        if (state !== 'awaiting_code') await db().updateTable('registration_flows').set({ state }).where('id', '=', row.id).execute();
+        if (state !== 'awaiting_code') await db().updateTable('registration_flows').set({ state, citizen_oid: state === 'completed' ? owner.oid : null }).where('id', '=', row.id).execute();
         return row.id;
       }));
       const recovery = async (expiresSecondsAgo: number) => (await db().insertInto('recovery_flows').values({
         contact_kind: 'phone', contact_value: '79995550102', citizen_oid: null, created_at: secondsAgo(expiresSecondsAgo + 30 * MINUTE), expires_at: secondsAgo(expiresSecondsAgo),
       }).returning('id').executeTakeFirstOrThrow()).id;
 
+      const owner = await idp.makeCitizen();
       const inProgress = await registration('awaiting_code', -20 * MINUTE);
       const justExpired = await registration('awaiting_code', 5 * MINUTE);
       const abandoned = await registration('awaiting_code', 16 * MINUTE);
@@ -99,11 +100,40 @@ describe('the prune run', () => {
       const recoveryInProgress = await recovery(-10 * MINUTE);
       const recoveryAbandoned = await recovery(HOUR);
 
-      expect((await prune()).endedFlows).toBe(3);
+      expect((await prune()).endedFlows).toBe(2);
       expect((await db().selectFrom('registration_flows').select('id').where('id', 'in', [inProgress, justExpired, abandoned, completed]).execute()).map((r) => r.id).sort())
-        .toEqual([inProgress, justExpired].sort());
+        .toEqual([inProgress, justExpired, completed].sort());
       expect((await db().selectFrom('recovery_flows').select('id').where('id', 'in', [recoveryInProgress, recoveryAbandoned]).execute()).map((r) => r.id))
         .toEqual([recoveryInProgress]);
+    });
+  });
+
+  describe('contact changes and merge flows', () => {
+    it('deletes abandoned contact changes and ended merge flows past a grace; keeps completed contact changes and flows in progress', async () => {
+      const [citizen, other] = [await idp.makeCitizen(), await idp.makeCitizen()];
+      const change = async (state: 'awaiting_code' | 'failed' | 'completed', expiresSecondsAgo: number) => {
+        const { id } = await db().insertInto('contact_change_flows').values({
+          citizen_oid: citizen.oid, contact_kind: 'email', new_value: `changed${expiresSecondsAgo}@example.ru`,
+          created_at: secondsAgo(expiresSecondsAgo + HOUR), expires_at: secondsAgo(expiresSecondsAgo),
+        }).returning('id').executeTakeFirstOrThrow();
+        if (state !== 'awaiting_code') await db().updateTable('contact_change_flows').set({ state }).where('id', '=', id).execute();
+        return id;
+      };
+      const merge = async (expiresSecondsAgo: number) => (await db().insertInto('merge_flows').values({
+        citizen_oid: citizen.oid, candidate_oid: other.oid, created_at: secondsAgo(expiresSecondsAgo + HOUR), expires_at: secondsAgo(expiresSecondsAgo),
+      }).returning('id').executeTakeFirstOrThrow()).id;
+
+      const changing = await change('awaiting_code', -5 * MINUTE);
+      const abandoned = await change('awaiting_code', HOUR);
+      const failed = await change('failed', HOUR);
+      const completed = await change('completed', 2 * HOUR);
+      const proving = await merge(-5 * MINUTE);
+      const ended = await merge(HOUR);
+
+      expect((await prune()).endedFlows).toBe(3);
+      expect((await db().selectFrom('contact_change_flows').select('id').where('id', 'in', [changing, abandoned, failed, completed]).execute()).map((r) => r.id).sort())
+        .toEqual([changing, completed].sort());
+      expect((await db().selectFrom('merge_flows').select('id').where('id', 'in', [proving, ended]).execute()).map((r) => r.id)).toEqual([proving]);
     });
   });
 
