@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock.ts';
 import { listMemberships } from '../organisations/memberships.ts';
 import { accessTokenActingClaims, choiceFromTokenClaims, identityActingClaims, membershipsClaim } from './acting.claims.ts';
 import { resolveChoice, resolveStoredContext, type ActingContext, type ActingFrame } from './acting.service.ts';
+import type { ChoiceKey, StoredChoice } from './acting.repository.ts';
 
 /** The fields of oidc-provider's tokens (code, refresh, access) the acting context is found by. */
 export interface TokenLike {
@@ -15,6 +16,11 @@ export interface TokenLike {
 }
 
 const PERSON: ActingContext = { kind: 'person' };
+
+/** A stored choice read by the caller (see storedContext); `choice` undefined: none stored. */
+export interface PrefetchedChoice {
+  choice: StoredChoice | undefined;
+}
 
 /**
  * The acting context seen from oidc-provider's hooks (findAccount, extraTokenClaims, the
@@ -40,28 +46,42 @@ export function createActingHooks(db: Db, clock: Clock) {
     return { citizenOid, clientId, now: clock.now() };
   }
 
-  function storedContext(ctx: object | undefined, citizenOid: string, token: TokenLike): Promise<ActingContext | undefined> {
+  /**
+   * `prefetched`: the stored choice row, already read by the caller in its own statement (findAccount
+   * reads it joined to the citizen row, saving a round trip per code exchange and refresh); `choice`
+   * undefined means no row, exactly as findChoice would have answered.
+   */
+  function storedContext(ctx: object | undefined, citizenOid: string, token: TokenLike, prefetched?: PrefetchedChoice): Promise<ActingContext | undefined> {
     if (!token.clientId || !token.sessionUid) return Promise.resolve(PERSON);
     const { clientId, sessionUid } = token;
-    return once(ctx, `${sessionUid} ${clientId} ${citizenOid}`, () => resolveStoredContext(db, frameOf(citizenOid, clientId), sessionUid));
+    return once(ctx, `${sessionUid} ${clientId} ${citizenOid}`, () => {
+      if (!prefetched) return resolveStoredContext(db, frameOf(citizenOid, clientId), sessionUid);
+      return prefetched.choice ? resolveChoice(db, frameOf(citizenOid, clientId), prefetched.choice) : Promise.resolve(PERSON);
+    });
   }
 
   /** The context of a token being used or redeemed; without a token (account lookups at /auth), the person. */
-  function contextOfToken(ctx: object | undefined, citizenOid: string, token: TokenLike | undefined): Promise<ActingContext | undefined> {
+  function contextOfToken(ctx: object | undefined, citizenOid: string, token: TokenLike | undefined, prefetched?: PrefetchedChoice): Promise<ActingContext | undefined> {
     if (!token) return Promise.resolve(PERSON);
     if (token.kind === 'AccessToken') {
       if (!token.clientId) return Promise.resolve(PERSON);
       return resolveChoice(db, frameOf(citizenOid, token.clientId), choiceFromTokenClaims(token.extra));
     }
-    return storedContext(ctx, citizenOid, token);
+    return storedContext(ctx, citizenOid, token, prefetched);
   }
 
   return {
     contextOfToken,
 
+    /** The key of the stored choice a token's context is read from (codes and refresh tokens), if any. */
+    storedChoiceKey(token: TokenLike | undefined): ChoiceKey | undefined {
+      if (!token || token.kind === 'AccessToken' || !token.clientId || !token.sessionUid) return undefined;
+      return { sessionUid: token.sessionUid, clientId: token.clientId };
+    },
+
     /** For findAccount: the acting claims of the ID token / userinfo, or undefined when the context lapsed. */
-    async identityClaimsFor(ctx: object | undefined, citizenOid: string, token: TokenLike | undefined) {
-      const context = await contextOfToken(ctx, citizenOid, token);
+    async identityClaimsFor(ctx: object | undefined, citizenOid: string, token: TokenLike | undefined, prefetched?: PrefetchedChoice) {
+      const context = await contextOfToken(ctx, citizenOid, token, prefetched);
       if (!context) return undefined;
       return async (grantedScopes: Set<string>, withMemberships: boolean): Promise<Record<string, unknown>> => {
         const claims = identityActingClaims(context, grantedScopes);

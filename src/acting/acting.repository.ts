@@ -73,7 +73,8 @@ export async function pruneStaleChoices(db: DbOrTrx, now: Date, graceSeconds = 6
   return Number(result.numDeletedRows);
 }
 
-function toChoice(row: Pick<ActingChoicesTable, 'kind' | 'organisation_oid' | 'power_id'>): StoredChoice {
+/** A stored row as a choice; exported for readers that fetch the row together with other data (oidc/account.ts). */
+export function toChoice(row: Pick<ActingChoicesTable, 'kind' | 'organisation_oid' | 'power_id'>): StoredChoice {
   if (row.kind === 'organisation') return { kind: 'organisation', organisationOid: String(row.organisation_oid) };
   if (row.kind === 'representative') return { kind: 'representative', powerId: String(row.power_id) };
   return { kind: 'person' };

@@ -1,5 +1,6 @@
 import type { DbOrTrx } from '../db/database.ts';
 import type { Citizen, CitizenAddress, CitizenDocument } from '../citizens/citizen.table.ts';
+import { findPassportAndAddresses } from '../citizens/citizens.repository.ts';
 
 /**
  * Which claims each scope releases. ESIA scope names sit beside the standard OIDC scopes, which
@@ -64,6 +65,10 @@ export function scopesNeedAddresses(scopes: Set<string>): boolean {
 }
 
 export async function loadCitizenRecord(db: DbOrTrx, citizen: Citizen, needs: { documents: boolean; addresses: boolean }): Promise<CitizenRecord> {
+  // Both (userinfo with id_doc and addresses): one round trip instead of two.
+  if (needs.documents && needs.addresses) {
+    return { citizen, ...(await findPassportAndAddresses(db, citizen.oid)) };
+  }
   const [passport, addresses] = await Promise.all([
     needs.documents
       ? db.selectFrom('citizen_documents').selectAll().where('citizen_oid', '=', citizen.oid).where('type', '=', 'RF_PASSPORT').executeTakeFirst()

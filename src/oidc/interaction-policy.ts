@@ -1,6 +1,6 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
-import { findCitizenByOid } from '../citizens/citizens.repository.ts';
+import { findCitizenInRequest } from '../citizens/citizens.repository.ts';
 import type { TrustLevel } from '../citizens/citizen.table.ts';
 import { requiredTrustLevel } from '../trust/acr.ts';
 import { trustRank } from '../trust/trust-levels.ts';
@@ -49,7 +49,8 @@ export function createInteractionPolicy(db: Db, clock: Clock) {
     if (!accountId) return Promise.resolve(undefined);
     let level = levels.get(ctx);
     if (!level) {
-      level = findCitizenByOid(db, accountId).then((citizen) => citizen?.trust_level);
+      // The same read as oidc-provider's account lookup earlier in this request (oidc/account.ts).
+      level = findCitizenInRequest(db, ctx, accountId).then((citizen) => citizen?.trust_level);
       levels.set(ctx, level);
     }
     return level;

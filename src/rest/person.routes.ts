@@ -7,7 +7,7 @@ import { parseCollectionEmbed, parsePersonEmbed } from './embed.ts';
 import { anotherCitizen, notFound, requireScope, respond } from './respond.ts';
 import { COLLECTIONS, COLLECTION_SCOPE, mayReadCollection, personAccess, type CollectionName, type PersonAccess } from './person-access.ts';
 import { CONTACT_IDS, presentAddress, presentCollection, presentContacts, presentDocument, presentPerson, type Item } from './person.presenter.ts';
-import { citizenExists, findAddress, findDocument, findPersonRow, listAddresses, listDocuments } from './person.repository.ts';
+import { citizenExists, findAddress, findDocument, findPersonRow, findPersonWith, listAddresses, listDocuments } from './person.repository.ts';
 
 export interface PersonApiDeps {
   db: Db;
@@ -59,11 +59,8 @@ export function personApiRoutes({ db, issuer, authenticate }: PersonApiDeps): Ro
     const embed = parsePersonEmbed(ctx.query.embed);
     const embedded = COLLECTIONS.filter((collection) => embed[collection] && mayReadCollection(access, collection));
     // The citizens row carries the contacts; documents are read for rIdDoc whenever id_doc was granted.
-    const [person, documents, addresses] = await Promise.all([
-      findPersonRow(db, oid),
-      access.documents ? listDocuments(db, oid) : undefined,
-      embedded.includes('addresses') ? listAddresses(db, oid) : undefined,
-    ]);
+    // One statement (person.repository.ts findPersonWith) rather than one per table.
+    const { person, documents, addresses } = await findPersonWith(db, oid, { documents: access.documents, addresses: embedded.includes('addresses') });
     assertThat(person, notFound);
     const items: Record<CollectionName, () => Item[]> = {
       contacts: () => presentContacts(person, access),

@@ -44,13 +44,15 @@ export async function recordLoginAttempt(trx: DbOrTrx, input: AttemptInput): Pro
   const device = describeDevice(userAgent, input.ip);
   let newDevice = false;
   if (input.succeeded) {
+    // Two EXISTS probes (each stops at the first row, on login_attempts_device_idx) rather than
+    // counting every successful login the citizen ever made: the answer only needs "any?" twice.
     const earlier = await trx
-      .selectFrom('login_attempts')
-      .select((eb) => [eb.fn.countAll<string>().as('logins'), eb.fn.countAll<string>().filterWhere('device_key', '=', device.key).as('from_device')])
-      .where('citizen_oid', '=', input.citizen.oid)
-      .where('succeeded', '=', true)
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom('login_attempts').select('id').where('citizen_oid', '=', input.citizen.oid).where('succeeded', '=', true)).as('signed_in_before'),
+        eb.exists(eb.selectFrom('login_attempts').select('id').where('citizen_oid', '=', input.citizen.oid).where('succeeded', '=', true).where('device_key', '=', device.key)).as('from_device'),
+      ])
       .executeTakeFirstOrThrow();
-    newDevice = Number(earlier.logins) > 0 && Number(earlier.from_device) === 0;
+    newDevice = Boolean(earlier.signed_in_before) && !earlier.from_device;
   }
   await trx
     .insertInto('login_attempts')

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/database.ts';
 
 /**
@@ -5,7 +6,7 @@ import type { Db, DbOrTrx } from '../db/database.ts';
  * HMAC so the table holds no logins in clear), whether or not an account has it: an unknown login
  * gets exactly the delays and the lock a real one gets, so they reveal nothing.
  *
- * Every attempt is counted as a failure *before* the password is checked, in one short transaction
+ * Every attempt is counted as a failure *before* the password is checked, in one statement
  * that locks the counter row: racing attempts queue on the row, so a burst of parallel guesses gets
  * no more tries than a sequence would. A fully successful login clears the counter.
  */
@@ -31,27 +32,53 @@ export function waitAfterFailures(failures: number): number {
   return 2 ** (failures - LOGIN_THROTTLE.freeFailures);
 }
 
-/** Counts an attempt for `key`, or refuses it while the key must wait or is locked. */
+/**
+ * Counts an attempt for `key`, or refuses it while the key must wait or is locked.
+ *
+ * One statement (it used to be a transaction of insert, SELECT … FOR UPDATE and update: five round
+ * trips on every login). INSERT … ON CONFLICT DO UPDATE locks the counter row and evaluates the
+ * update against its latest committed version, so racing attempts still queue on the row and each
+ * sees the failures the previous one counted. The rules are those of waitAfterFailures, in SQL: a
+ * lock that ended or a quiet hour starts the count again at 1. A refused attempt changes nothing and
+ * returns no row; the wait is then read from the row.
+ */
 export async function claimLoginAttempt(db: Db, key: string, now: Date): Promise<ThrottleClaim> {
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto('login_throttles').values({ key, failures: 0, next_attempt_at: now, locked_until: null, updated_at: now }).onConflict((oc) => oc.column('key').doNothing()).execute();
-    const row = await trx.selectFrom('login_throttles').selectAll().where('key', '=', key).forUpdate().executeTakeFirstOrThrow();
-    if (row.locked_until && row.locked_until > now) return { allowed: false, locked: true, retryAfterSeconds: secondsUntil(row.locked_until, now) };
-    if (row.next_attempt_at > now) return { allowed: false, locked: false, retryAfterSeconds: secondsUntil(row.next_attempt_at, now) };
-
-    const lockEnded = row.locked_until !== null;
-    const quiet = now.getTime() - row.updated_at.getTime() >= LOGIN_THROTTLE.forgetAfterSeconds * 1000;
-    const failures = lockEnded || quiet ? 1 : row.failures + 1;
-    const wait = waitAfterFailures(failures);
-    const locksNow = failures >= LOGIN_THROTTLE.lockAfterFailures;
-    const until = new Date(now.getTime() + wait * 1000);
-    await trx
-      .updateTable('login_throttles')
-      .set({ failures, next_attempt_at: until, locked_until: locksNow ? until : null, updated_at: now })
-      .where('key', '=', key)
-      .execute();
-    return { allowed: true, failures, locksNow, retryAfterSeconds: wait };
-  });
+  const t = LOGIN_THROTTLE;
+  const failures = sql<number>`CASE WHEN login_throttles.locked_until IS NOT NULL OR ${now}::timestamptz - login_throttles.updated_at >= make_interval(secs => ${t.forgetAfterSeconds})
+    THEN 1 ELSE login_throttles.failures + 1 END`;
+  const wait = sql<number>`CASE WHEN ${failures} >= ${t.lockAfterFailures} THEN ${t.lockSeconds} WHEN ${failures} < ${t.freeFailures} THEN 0 ELSE power(2, ${failures} - ${t.freeFailures}) END`;
+  const until = sql<Date>`${now}::timestamptz + make_interval(secs => ${wait})`;
+  const first = { failures: 1, wait: waitAfterFailures(1) };
+  const claimed = await db
+    .insertInto('login_throttles')
+    .values({
+      key, failures: first.failures, next_attempt_at: new Date(now.getTime() + first.wait * 1000),
+      locked_until: first.failures >= t.lockAfterFailures ? new Date(now.getTime() + first.wait * 1000) : null, updated_at: now,
+    })
+    .onConflict((oc) => oc.column('key')
+      .doUpdateSet({
+        failures,
+        next_attempt_at: until,
+        locked_until: sql<Date | null>`CASE WHEN ${failures} >= ${t.lockAfterFailures} THEN ${until} END`,
+        updated_at: now,
+      })
+      .where((eb) => eb.and([
+        eb.or([eb('login_throttles.locked_until', 'is', null), eb('login_throttles.locked_until', '<=', now)]),
+        eb('login_throttles.next_attempt_at', '<=', now),
+      ])))
+    .returning('failures')
+    .executeTakeFirst();
+  if (claimed) {
+    return { allowed: true, failures: claimed.failures, locksNow: claimed.failures >= t.lockAfterFailures, retryAfterSeconds: waitAfterFailures(claimed.failures) };
+  }
+  const row = await db.selectFrom('login_throttles').select(['next_attempt_at', 'locked_until']).where('key', '=', key).executeTakeFirst();
+  // Cleared by a successful login in between: count this attempt afresh.
+  if (!row) return claimLoginAttempt(db, key, now);
+  if (row.locked_until && row.locked_until > now) return { allowed: false, locked: true, retryAfterSeconds: secondsUntil(row.locked_until, now) };
+  // A later attempt may have been counted in between (its wait is what applies now); if even that
+  // wait is over, the attempt is counted after all.
+  if (row.next_attempt_at > now) return { allowed: false, locked: false, retryAfterSeconds: secondsUntil(row.next_attempt_at, now) };
+  return claimLoginAttempt(db, key, now);
 }
 
 /** The login succeeded (with every factor it needed): forget the failures. */
