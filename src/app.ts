@@ -13,6 +13,7 @@ import { errorHandler, retryAfterOnUnavailable } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { assetRoutes } from './http/assets.routes.ts';
 import { createProvider } from './oidc/provider.ts';
+import { requestScopedReads } from './oidc/adapter.ts';
 import { interactionRoutes } from './interactions/interaction.routes.ts';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -89,6 +90,8 @@ export function createIdpApp(deps: IdpDeps): Provider {
   const views = createViews();
   const provider = createProvider({ ...deps, views });
   provider.use(requestLog(deps.logger, { trustProxy: deps.config.trustProxy }));
+  // A token's grant and session, read with the token, serve the rest of its request (oidc/adapter.ts).
+  provider.use(requestScopedReads());
   provider.use(retryAfterOnUnavailable());
   provider.use(metricsMiddleware(deps.metrics));
   provider.use(metricsEndpoint(deps.metrics, deps.config.metricsToken));

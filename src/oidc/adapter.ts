@@ -1,3 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Middleware } from 'koa';
+import { sql } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/pg-errors.ts';
@@ -24,22 +27,70 @@ const CLIENT_CACHE_MS = 10_000;
 const TOKEN_MODELS = ['AccessToken', 'ClientCredentials', 'RefreshToken'] as const;
 const isTokenModel = (model: string): boolean => (TOKEN_MODELS as readonly string[]).includes(model);
 
+/**
+ * Every use of a token makes oidc-provider read the token, then its grant by id, then (for tokens
+ * that end with the session) the session by uid: three round trips in a row. The token's query
+ * brings the other two along (one statement, one consistent snapshot), and they are kept for the
+ * rest of *that request only* — the store below lives as long as one HTTP request
+ * (`requestScopedReads`, mounted in app.ts) and is emptied by any write the request makes. Nothing
+ * is shared between requests or instances, so a revoked grant or ended session is seen at once.
+ */
+const requestReads = new AsyncLocalStorage<Map<string, StoredRow | undefined>>();
+
+export function requestScopedReads(): Middleware {
+  return (_ctx, next) => requestReads.run(new Map(), next);
+}
+
+interface StoredRow {
+  payload: unknown;
+  expires_at: Date | null;
+}
+
+interface TokenRow extends StoredRow {
+  model: string;
+  grant_id: string | null;
+  session_uid: string | null;
+  grant_payload: unknown;
+  grant_expires_at: Date | null;
+  session_payload: unknown;
+  session_expires_at: Date | null;
+}
+
+const grantKey = (id: string) => `Grant ${id}`;
+const sessionKey = (uid: string) => `Session uid ${uid}`;
+
 export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): new (model: string) => Adapter {
   /** Lookups of one token value in flight; forgotten as soon as they settle, so nothing is cached. */
-  const tokenLookups = new Map<string, Promise<Array<{ model: string; payload: unknown; expires_at: Date | null }>>>();
+  const tokenLookups = new Map<string, Promise<TokenRow[]>>();
   const findTokenRows = (id: string) => {
     let lookup = tokenLookups.get(id);
     if (!lookup) {
       lookup = whileAvailable(() => db
-        .selectFrom('oidc_payloads')
-        .select(['model', 'payload', 'expires_at'])
-        .where('model', 'in', [...TOKEN_MODELS])
-        .where('id', '=', id)
-        .execute()).finally(() => tokenLookups.delete(id));
+        .selectFrom('oidc_payloads as t')
+        .leftJoin('oidc_payloads as g', (join) => join.on('g.model', '=', 'Grant').onRef('g.id', '=', 't.grant_id'))
+        .leftJoin('oidc_payloads as s', (join) => join.on('s.model', '=', 'Session').on(sql.ref('s.uid'), '=', sql<string>`t.payload->>'sessionUid'`))
+        .select([
+          't.model', 't.payload', 't.expires_at', 't.grant_id', sql<string | null>`t.payload->>'sessionUid'`.as('session_uid'),
+          'g.payload as grant_payload', 'g.expires_at as grant_expires_at', 's.payload as session_payload', 's.expires_at as session_expires_at',
+        ])
+        .where('t.model', 'in', [...TOKEN_MODELS])
+        .where('t.id', '=', id)
+        .execute() as Promise<TokenRow[]>).finally(() => tokenLookups.delete(id));
       tokenLookups.set(id, lookup);
     }
     return lookup;
   };
+  /** Keeps what the token's query brought along for the rest of this request (if one is in scope). */
+  const remember = (row: TokenRow) => {
+    const reads = requestReads.getStore();
+    if (!reads) return;
+    if (row.grant_id) reads.set(grantKey(row.grant_id), row.grant_payload === null ? undefined : { payload: row.grant_payload, expires_at: row.grant_expires_at });
+    if (row.session_uid) reads.set(sessionKey(row.session_uid), row.session_payload === null ? undefined : { payload: row.session_payload, expires_at: row.session_expires_at });
+  };
+  const live = (row: StoredRow | undefined): AdapterPayload | undefined =>
+    row && !(row.expires_at && row.expires_at <= clock.now()) ? (row.payload as AdapterPayload) : undefined;
+  /** A write in this request: what it read before may be stale now. */
+  const forgetReads = () => requestReads.getStore()?.clear();
 
   const clients = new Map<string, { metadata: AdapterPayload | undefined; until: number }>();
   const findClient = async (id: string): Promise<AdapterPayload | undefined> => {
@@ -59,6 +110,7 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      forgetReads();
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       const row = {
         model: this.model,
@@ -83,12 +135,17 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
       if (this.model === 'Client') return findClient(id);
       if (isTokenModel(this.model)) {
         const row = (await findTokenRows(id)).find((r) => r.model === this.model);
-        return row && !(row.expires_at && row.expires_at <= clock.now()) ? (row.payload as AdapterPayload) : undefined;
+        if (row) remember(row);
+        return live(row);
       }
+      const reads = requestReads.getStore();
+      if (this.model === 'Grant' && reads?.has(grantKey(id))) return live(reads.get(grantKey(id)));
       return this.findBy('id', id);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const reads = requestReads.getStore();
+      if (this.model === 'Session' && reads?.has(sessionKey(uid))) return live(reads.get(sessionKey(uid)));
       return this.findBy('uid', uid);
     }
 
@@ -97,10 +154,12 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
     }
 
     async destroy(id: string): Promise<void> {
+      forgetReads();
       await whileAvailable(() => db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute());
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      forgetReads();
       await whileAvailable(() => db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute());
     }
 
@@ -109,6 +168,7 @@ export function createAdapterClass(db: Db, clock: Clock, secretBox: SecretBox): 
      * marks it consumed; the other gets invalid_grant instead of a second set of tokens.
      */
     async consume(id: string): Promise<void> {
+      forgetReads();
       const now = clock.now();
       const result = await whileAvailable(() => db
         .updateTable('oidc_payloads')

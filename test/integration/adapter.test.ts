@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdapterClass, pruneExpiredArtifacts } from '../../src/oidc/adapter.ts';
+import { createAdapterClass, pruneExpiredArtifacts, requestScopedReads } from '../../src/oidc/adapter.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/create-db.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createSecretBox } from '../../src/shared/secret-box.ts';
@@ -54,6 +54,39 @@ describe('the PostgreSQL adapter for oidc-provider', () => {
     now = new Date(now.getTime() + 61_000);
     expect(await lookUp('tok-a')).toEqual([undefined, undefined, undefined]);
     expect(await refresh.find('tok-r')).toMatchObject({ kind: 'RefreshToken' });
+  });
+
+  it('reads a token\'s grant and session with it, for the rest of that request only; a write forgets them', async () => {
+    const grants = new Adapter('Grant');
+    const sessions = new Adapter('Session');
+    const access = new Adapter('AccessToken');
+    await grants.upsert('g-pre', { accountId: '1000000001', clientId: 'rp' }, 600);
+    await sessions.upsert('s-pre', { uid: 'u-pre', accountId: '1000000001' }, 600);
+    await access.upsert('at-pre', { grantId: 'g-pre', sessionUid: 'u-pre', accountId: '1000000001' }, 60);
+    const inOneRequest = <T>(work: () => Promise<T>) => new Promise<T>((resolve, reject) => {
+      void requestScopedReads()({} as never, () => work().then(resolve, reject));
+    });
+    const dropBehindTheAdapter = (model: string, id: string) => handle.db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
+
+    await inOneRequest(async () => {
+      expect(await access.find('at-pre')).toMatchObject({ grantId: 'g-pre' });
+      // Gone from the database after the token was read (another instance revoked it): this request
+      // keeps the snapshot it read in one statement with the token…
+      await dropBehindTheAdapter('Grant', 'g-pre');
+      expect(await grants.find('g-pre')).toMatchObject({ clientId: 'rp' });
+      expect(await sessions.findByUid('u-pre')).toMatchObject({ accountId: '1000000001' });
+      // …until the request writes something itself: then it reads afresh.
+      await sessions.upsert('s-other', { uid: 'u-other' }, 60);
+      expect(await grants.find('g-pre')).toBeUndefined();
+    });
+    // The next request sees the database as it is.
+    await inOneRequest(async () => {
+      expect(await access.find('at-pre')).toMatchObject({ grantId: 'g-pre' });
+      expect(await grants.find('g-pre')).toBeUndefined();
+      await dropBehindTheAdapter('Session', 's-pre');
+      expect(await sessions.findByUid('u-pre')).toMatchObject({ accountId: '1000000001' });
+    });
+    expect(await sessions.findByUid('u-pre')).toBeUndefined();
   });
 
   it('upserts in place', async () => {
